@@ -1,0 +1,511 @@
+"""The one table of resource kinds: identity, parent, fields, API calls and phase.
+
+Loading, the JSON Schema, reading, diffing, ordering and lowering to API calls are generic
+and read this table; a kind that needs something the table cannot say gets a named hook.
+Pure: no HTTP, no cs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cstool.model import values as v
+
+NO_DEFAULT: Any = object()
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute of a kind, as YAML writes it and as the API sends and returns it."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    api: str | None = None  # request parameter; also the response key unless read_key says
+    read_key: str | None = None  # response key where it differs from the parameter
+    to_api: Callable[[Any], Params] | None = None
+    from_api: Callable[[Mapping[str, Any]], Any] | None = None
+    default: Any = NO_DEFAULT  # a value, or a function of (values, zone values)
+    required: bool = False
+    replace: bool = False  # changing it needs delete + create
+    deferred: bool = False  # not sent on create: the kind's finish step sets it
+    partial: bool = False  # a mapping of which only the keys the config names are managed
+    doc: str = ""
+    json_type: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+    def params(self, value: Any) -> Params:
+        """Request parameters for this field's value."""
+        if self.to_api is not None:
+            return self.to_api(value)
+        return {self.api: value} if self.api else {}
+
+    def read(self, obj: Mapping[str, Any]) -> Any:
+        """This field's canonical value from an API object (None when absent)."""
+        if self.from_api is not None:
+            return self.from_api(obj)
+        raw = obj.get(self.read_key or self.api or "")
+        return None if raw is None or raw == "" else self.parse(raw)
+
+
+@dataclass(frozen=True)
+class Read:
+    """How the reader lists a kind: one call for the whole cloud, or one per parent."""
+
+    command: str
+    list_key: str
+    key_api: str  # response field holding the identity (name, startip, traffictype)
+    parent_id: str | None = None  # response field holding the parent's id
+    params: Mapping[str, Any] = field(default_factory=dict)
+    per_parent: str | None = None  # request parameter carrying the parent's id
+    accept: Callable[[Mapping[str, Any]], bool] | None = None
+    explode: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None  # from parent
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    parent: str | None
+    container: str  # the YAML key holding these under the parent (or at the top level)
+    key: str  # the field of identity in YAML
+    key_parse: Callable[[Any], Any]
+    fields: tuple[Field, ...]
+    phase: int  # place in CloudStack's bring-up order
+    read: Read
+    create: str | None = None
+    update: str | None = None
+    delete: str | None = None
+    parent_param: str | None = None  # the create parameter naming the parent
+    create_params: Mapping[str, Any] = field(default_factory=dict)
+    style: str = "list"  # "list" of mappings, or "map" of key -> the single field
+    finish_phase: int | None = None  # phase of the step that sets deferred fields on create
+    auto_created: bool = False  # CloudStack makes these itself: extras are never unmanaged
+    first_created_by_parent: bool = False  # the first one comes with the parent's create
+    implicit: bool = False  # not written in YAML: derived by the loader
+    needs_disabled_zone: bool = False  # creating one in an enabled zone wraps it in disable
+    lower_create: Callable[..., list[Any]] | None = None
+    lower_update: Callable[..., list[Any]] | None = None
+    lower_delete: Callable[..., list[Any]] | None = None
+    derive: Callable[[Any, Any], list[Any]] | None = None  # implicit kinds: from their parent
+    doc: str = ""
+
+    @property
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+
+# --- field helpers ---------------------------------------------------------------------
+
+
+def _pair(first: str, second: str) -> Callable[[Any], Params]:
+    """A list of one or two values sent as two parameters (dns1, dns2)."""
+    return lambda vals: {first: vals[0], second: vals[1] if len(vals) > 1 else None}
+
+
+def _read_pair(first: str, second: str) -> Callable[[Mapping[str, Any]], Any]:
+    def read(obj: Mapping[str, Any]) -> Any:
+        got = tuple(v.ipv4(obj[k]) for k in (first, second) if obj.get(k))
+        return got or None
+
+    return read
+
+
+def _state(enabled: bool) -> str:
+    return "Enabled" if enabled else "Disabled"
+
+
+def _state_param(api: str) -> Callable[[Any], Params]:
+    return lambda value: {api: _state(value)}
+
+
+def _label_params(labels: Mapping[str, str]) -> Params:
+    # updateTrafficType clears a label when sent an empty string
+    return {f"{hv}networklabel": label for hv, label in labels.items()}
+
+
+def _read_labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    return {hv: obj[f"{hv}networklabel"] for hv in v.HYPERVISORS if obj.get(f"{hv}networklabel")}
+
+
+def _read_tags(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    # listPhysicalNetworks returns tags comma-joined, absent when none
+    return tuple(t for t in str(obj.get("tags") or "").split(",") if t)
+
+
+def _read_storage_vlan(obj: Mapping[str, Any]) -> Any:
+    # storage ranges carry vlan as a JSON number, absent when untagged
+    return v.vlan(obj["vlan"]) if obj.get("vlan") not in (None, "") else v.UNTAGGED
+
+
+def _storage_vlan_param(value: Any) -> Params:
+    return {"vlan": None if value == v.UNTAGGED else value}
+
+
+def _zone_default(name: str, basic: Any, advanced: Any) -> Any:
+    def default(values: Mapping[str, Any], zone: Mapping[str, Any]) -> Any:
+        return basic if zone.get("network_type") == "Basic" else advanced
+
+    return default
+
+
+BOOL = {"type": "boolean"}
+INT_OR_STR = {"type": ["integer", "string"]}
+STR_LIST = {"type": "array", "items": {"type": "string"}}
+
+
+def _enabled(api: str, deferred: bool = False, doc: str = "") -> Field:
+    return Field(
+        "enabled", v.boolean, api=api, to_api=_state_param(api), default=True,
+        from_api=lambda o: o.get(api) == "Enabled", deferred=deferred, json_type=BOOL, doc=doc,
+    )
+
+
+def _range_fields(gateway_replace: bool) -> tuple[Field, ...]:
+    return (
+        Field("end", v.ipv4, api="endip", doc="last address (defaults to start)"),
+        Field("gateway", v.ipv4, api="gateway", required=True, replace=gateway_replace),
+        Field("netmask", v.netmask, api="netmask", required=True),
+    )
+
+
+# --- lowering hooks (named, for the kinds whose calls are not the generic ones) ---------
+
+
+def _pod_create(plan: Any, res: Any, first_range: Any) -> list[Any]:
+    """createPod carries the pod's first management range (startip/endip)."""
+    params = plan.generic_params(res)
+    if first_range is not None:
+        params["startip"] = first_range.key.path[-1]
+        params["endip"] = first_range.values.get("end") or first_range.key.path[-1]
+    return [plan.call("createPod", params, creates=res.key)]
+
+
+def _mgmt_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+    pod = plan.desired_parent(res)
+    vals = res.values
+    params = {
+        "podid": plan.ref(pod.key), "gateway": pod.values["gateway"],
+        "netmask": pod.values["netmask"], "startip": res.key.path[-1],
+        "endip": vals.get("end") or res.key.path[-1], "forsystemvms": vals.get("for_system_vms"),
+        "vlan": vals.get("vlan"),
+    }
+    return [plan.call("createManagementNetworkIpRange", params, creates=res.key)]
+
+
+def _mgmt_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> list[Any]:
+    start = live.key.path[-1]
+    params = {
+        "podid": plan.ref(live.key.parent()), "currentstartip": start,
+        "currentendip": live.values.get("end") or start, "newendip": res.values.get("end") or start,
+    }
+    return [plan.call("updatePodManagementNetworkIpRange", params)]
+
+
+def _mgmt_delete(plan: Any, live: Any) -> list[Any]:
+    start = live.key.path[-1]
+    params = {
+        "podid": plan.ref(live.key.parent()), "startip": start,
+        "endip": live.values.get("end") or start, "vlan": live.values.get("vlan", v.UNTAGGED),
+    }
+    return [plan.call("deleteManagementNetworkIpRange", params)]
+
+
+# VirtualRouter-like providers must have their element enabled before the provider
+ELEMENTS = {
+    "VirtualRouter": ("listVirtualRouterElements", "configureVirtualRouterElement"),
+    "VpcVirtualRouter": ("listVirtualRouterElements", "configureVirtualRouterElement"),
+    "InternalLbVm": ("listInternalLoadBalancerElements", "configureInternalLoadBalancerElement"),
+}
+
+
+def _provider_state_calls(plan: Any, key: Any, enabled: bool) -> list[Any]:
+    calls = []
+    element = ELEMENTS.get(key.path[-1])
+    if enabled and element:
+        calls.append(plan.call(element[0], {"nspid": plan.ref(key)}, bind="element"))
+        calls.append(plan.call(element[1], {"id": plan.var("element"), "enabled": True}))
+    state = "Enabled" if enabled else "Disabled"
+    calls.append(plan.call("updateNetworkServiceProvider", {"id": plan.ref(key), "state": state}))
+    return calls
+
+
+def _provider_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+    params = {"name": res.key.path[-1], "physicalnetworkid": plan.ref(res.key.parent())}
+    calls = [plan.call("addNetworkServiceProvider", params, creates=res.key)]
+    if res.values.get("enabled"):
+        calls += _provider_state_calls(plan, res.key, True)
+    return calls
+
+
+def _provider_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> list[Any]:
+    return _provider_state_calls(plan, res.key, bool(res.values.get("enabled")))
+
+
+def _guest_network_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+    offering = res.values["offering"]
+    return [
+        plan.call("listNetworkOfferings", {"name": offering}, bind="offering"),
+        plan.call(
+            "createNetwork",
+            {"zoneid": plan.ref(res.key.parent()), "name": res.key.path[-1],
+             "displaytext": res.key.path[-1], "networkofferingid": plan.var("offering")},
+            creates=res.key,
+        ),
+    ]
+
+
+def _guest_range_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+    params = plan.generic_params(res)
+    zone = res.key.path[0]
+    params.update(
+        networkid=plan.ref(plan.key("guest_network", (zone, GUEST_NETWORK_NAME))),
+        forvirtualnetwork=False,
+    )
+    return [plan.call("createVlanIpRange", params, creates=res.key)]
+
+
+def _setting_set(plan: Any, res: Any, *_: Any) -> list[Any]:
+    params: Params = {"name": res.key.path[-1], "value": res.values["value"]}
+    if res.key.kind == "zone_setting":
+        params["zoneid"] = plan.ref(res.key.parent())
+    return [plan.call("updateConfiguration", params)]
+
+
+# --- the management-range list inside a listPods answer --------------------------------
+
+
+def explode_pod_ranges(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Management ranges from a listPods item: `ipranges` (4.16+) or the parallel lists."""
+    if pod.get("ipranges"):
+        rows = [dict(r) for r in pod["ipranges"]]
+    else:
+        cols = {k: pod.get(k) for k in ("startip", "endip", "forsystemvms", "vlanid")}
+        cols = {k: (c if isinstance(c, list) else [c] if c else []) for k, c in cols.items()}
+        rows = [
+            {k: (cols[k][i] if i < len(cols[k]) else None) for k in cols}
+            for i in range(len(cols["startip"]))
+        ]
+    for row in rows:
+        row["podid"] = pod.get("id")
+    return [r for r in rows if r.get("startip")]
+
+
+GUEST_NETWORK_NAME = "defaultGuestNetwork"
+
+
+def derive_guest_network(zone: Any, make: Callable[..., Any]) -> list[Any]:
+    """A Basic zone needs one shared guest network; EIP/ELB zones (Public traffic) a NetScaler one."""
+    if zone.values.get("network_type") != "Basic":
+        return []
+    has_public = zone.extra.get("has_public_traffic", False)
+    offering = (
+        "DefaultSharedNetscalerEIPandELBNetworkOffering" if has_public
+        else "DefaultSharedNetworkOfferingWithSGService"
+    )
+    return [make("guest_network", (zone.key.path[0], GUEST_NETWORK_NAME), {"offering": offering})]
+
+
+def _is_public(obj: Mapping[str, Any]) -> bool:
+    return v.boolean(obj.get("forvirtualnetwork", True))
+
+
+def _is_pod_guest(obj: Mapping[str, Any]) -> bool:
+    return not _is_public(obj) and bool(obj.get("podid"))
+
+
+# --- the table -------------------------------------------------------------------------
+
+SETTING = Kind(
+    name="setting", parent=None, container="settings", key="name", key_parse=v.text,
+    style="map", phase=0, auto_created=True,
+    fields=(Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR),),
+    read=Read("listConfigurations", "configuration", key_api="name"),
+    create="updateConfiguration", update="updateConfiguration",
+    lower_create=_setting_set, lower_update=_setting_set,
+    doc="global settings: name -> value (compared as strings); applied first",
+)
+
+ZONE = Kind(
+    name="zone", parent=None, container="zones", key="name", key_parse=v.text,
+    phase=1, finish_phase=13,
+    fields=(
+        Field("network_type", v.one_of(("Advanced", "Basic")), api="networktype",
+              required=True, replace=True, json_type={"enum": ["Advanced", "Basic"]}),
+        Field("security_groups", v.boolean, api="securitygroupenabled",
+              read_key="securitygroupsenabled", replace=True, json_type=BOOL,
+              default=_zone_default("security_groups", True, False),
+              doc="Basic zones always have security groups"),
+        Field("dns", v.str_list(2, v.ipv4), to_api=_pair("dns1", "dns2"),
+              from_api=_read_pair("dns1", "dns2"), required=True, json_type=STR_LIST,
+              doc="1-2 IPv4 addresses (dns1, dns2)"),
+        Field("internal_dns", v.str_list(2, v.ipv4), to_api=_pair("internaldns1", "internaldns2"),
+              from_api=_read_pair("internaldns1", "internaldns2"), required=True,
+              json_type=STR_LIST, doc="1-2 IPv4 addresses (internaldns1, internaldns2)"),
+        Field("domain", v.text, api="domain", doc="network domain of guest VMs"),
+        Field("guest_cidr", v.cidr, api="guestcidraddress",
+              doc="Advanced zones without security groups only"),
+        Field("local_storage", v.boolean, api="localstorageenabled", default=False,
+              json_type=BOOL),
+        _enabled("allocationstate", deferred=True, doc="a new zone is enabled last"),
+    ),
+    read=Read("listZones", "zone", key_api="name"),
+    create="createZone", update="updateZone", delete="deleteZone",
+    doc="a zone; created Disabled, enabled after everything in it exists",
+)
+
+ZONE_SETTING = Kind(
+    name="zone_setting", parent="zone", container="settings", key="name", key_parse=v.text,
+    style="map", phase=2, auto_created=True,
+    fields=(Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR),),
+    read=Read("listConfigurations", "configuration", key_api="name", per_parent="zoneid"),
+    create="updateConfiguration", update="updateConfiguration",
+    lower_create=_setting_set, lower_update=_setting_set,
+    doc="zone-scoped settings: name -> value",
+)
+
+PHYSICAL_NETWORK = Kind(
+    name="physical_network", parent="zone", container="physical_networks", key="name",
+    key_parse=v.text, phase=3, finish_phase=6, needs_disabled_zone=True,
+    fields=(
+        Field("isolation", v.upper, api="isolationmethods", replace=True,
+              doc="VLAN, VXLAN, GRE, STT, L3, ..."),
+        Field("vlan_ranges", v.vlan_ranges, api="vlan", deferred=True,
+              json_type={"type": ["array", "string"], "items": INT_OR_STR},
+              doc="guest VLANs/VNIs, normalised like the server (100-200,201-300 -> 100-300)"),
+        Field("broadcast_domain_range", v.one_of(("ZONE", "POD")), api="broadcastdomainrange",
+              replace=True, default=_zone_default("broadcast_domain_range", "POD", "ZONE"),
+              json_type={"enum": ["ZONE", "POD"]}),
+        Field("tags", v.str_list(1), api="tags", from_api=_read_tags, json_type=STR_LIST,
+              doc="at most one"),
+        Field("speed", v.text, api="networkspeed"),
+        _enabled("state", deferred=True),
+    ),
+    read=Read("listPhysicalNetworks", "physicalnetwork", key_api="name", parent_id="zoneid"),
+    create="createPhysicalNetwork", update="updatePhysicalNetwork",
+    delete="deletePhysicalNetwork", parent_param="zoneid",
+)
+
+TRAFFIC_TYPE = Kind(
+    name="traffic_type", parent="physical_network", container="traffic", key="type",
+    key_parse=v.one_of(v.TRAFFIC_TYPES), phase=4,
+    fields=(
+        Field("labels", v.labels, to_api=_label_params, from_api=_read_labels, default={},
+              partial=True, json_type={
+                  "type": "object", "additionalProperties": False,
+                  "properties": {hv: {"type": ["string", "null"]} for hv in v.HYPERVISORS}},
+              doc="hypervisor -> network label; only the hypervisors named are managed"),
+    ),
+    read=Read("listTrafficTypes", "traffictype", key_api="traffictype",
+              per_parent="physicalnetworkid"),
+    create="addTrafficType", update="updateTrafficType", delete="deleteTrafficType",
+    parent_param="physicalnetworkid", create_params={},
+)
+
+PROVIDER = Kind(
+    name="provider", parent="physical_network", container="providers", key="name",
+    key_parse=v.text, style="map", phase=5, auto_created=True,
+    fields=(Field("enabled", v.boolean, api="state", from_api=lambda o: o.get("state") == "Enabled",
+                  required=True, json_type={"enum": ["enabled", "disabled", True, False]}),),
+    read=Read("listNetworkServiceProviders", "networkserviceprovider", key_api="name",
+              parent_id="physicalnetworkid"),
+    create="addNetworkServiceProvider", update="updateNetworkServiceProvider",
+    lower_create=_provider_create, lower_update=_provider_update,
+    doc="network service providers: name -> enabled | disabled",
+)
+
+GUEST_NETWORK = Kind(
+    name="guest_network", parent="zone", container="", key="name", key_parse=v.text,
+    phase=7, implicit=True,
+    fields=(Field("offering", v.text, api="networkofferingname", replace=True),),
+    read=Read("listNetworks", "network", key_api="name", parent_id="zoneid",
+              params={"listall": True, "type": "Shared"}),
+    create="createNetwork", delete="deleteNetwork", lower_create=_guest_network_create,
+    derive=derive_guest_network,
+    doc="the shared guest network of a Basic zone (created by cstool)",
+)
+
+POD = Kind(
+    name="pod", parent="zone", container="pods", key="name", key_parse=v.text, phase=8,
+    fields=(
+        Field("gateway", v.ipv4, api="gateway", required=True),
+        Field("netmask", v.netmask, api="netmask", required=True),
+        _enabled("allocationstate"),
+    ),
+    read=Read("listPods", "pod", key_api="name", parent_id="zoneid"),
+    create="createPod", update="updatePod", delete="deletePod", parent_param="zoneid",
+    lower_create=_pod_create,
+)
+
+MANAGEMENT_RANGE = Kind(
+    name="management_range", parent="pod", container="management_ranges", key="start",
+    key_parse=v.ipv4, phase=9, first_created_by_parent=True,
+    fields=(
+        Field("end", v.ipv4, api="endip"),
+        Field("vlan", v.vlan, api="vlan", read_key="vlanid", default=v.UNTAGGED, replace=True,
+              json_type=INT_OR_STR),
+        Field("for_system_vms", v.boolean, api="forsystemvms", default=False, replace=True,
+              json_type=BOOL),
+    ),
+    read=Read("listPods", "pod", key_api="startip", parent_id="podid",
+              explode=explode_pod_ranges),
+    create="createManagementNetworkIpRange", update="updatePodManagementNetworkIpRange",
+    delete="deleteManagementNetworkIpRange",
+    lower_create=_mgmt_create, lower_update=_mgmt_update, lower_delete=_mgmt_delete,
+    doc="pod management (private) ranges; the first is the pod's own start/end",
+)
+
+PUBLIC_RANGE = Kind(
+    name="public_range", parent="zone", container="public_ranges", key="start",
+    key_parse=v.ipv4, phase=10,
+    fields=(
+        *_range_fields(gateway_replace=False),
+        Field("vlan", v.vlan, api="vlan", default=v.UNTAGGED, replace=True, json_type=INT_OR_STR),
+    ),
+    read=Read("listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="zoneid",
+              accept=_is_public),
+    create="createVlanIpRange", update="updateVlanIpRange", delete="deleteVlanIpRange",
+    parent_param="zoneid", create_params={"forvirtualnetwork": True},
+    doc="zone-wide public ranges (createVlanIpRange forvirtualnetwork=true)",
+)
+
+STORAGE_RANGE = Kind(
+    name="storage_range", parent="pod", container="storage_ranges", key="start",
+    key_parse=v.ipv4, phase=11,
+    fields=(
+        *_range_fields(gateway_replace=True),  # updateStorageNetworkIpRange has no gateway
+        Field("vlan", v.vlan, to_api=_storage_vlan_param, from_api=_read_storage_vlan,
+              default=v.UNTAGGED, json_type=INT_OR_STR),
+    ),
+    read=Read("listStorageNetworkIpRange", "storagenetworkiprange", key_api="startip",
+              parent_id="podid"),
+    create="createStorageNetworkIpRange", update="updateStorageNetworkIpRange",
+    delete="deleteStorageNetworkIpRange", parent_param="podid",
+    doc="storage network ranges of a pod (needs Storage traffic in the zone)",
+)
+
+GUEST_RANGE = Kind(
+    name="guest_range", parent="pod", container="guest_ranges", key="start", key_parse=v.ipv4,
+    phase=12,
+    fields=_range_fields(gateway_replace=False),
+    read=Read("listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="podid",
+              accept=_is_pod_guest),
+    create="createVlanIpRange", update="updateVlanIpRange", delete="deleteVlanIpRange",
+    parent_param="podid", lower_create=_guest_range_create,
+    doc="Basic zones only: per-pod guest ranges on the zone's shared guest network",
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (SETTING, ZONE, ZONE_SETTING, PHYSICAL_NETWORK, TRAFFIC_TYPE, PROVIDER,
+              GUEST_NETWORK, POD, MANAGEMENT_RANGE, PUBLIC_RANGE, STORAGE_RANGE, GUEST_RANGE)
+}
+
+
+def children_of(kind: str | None) -> list[Kind]:
+    """Kinds written inside `kind` in YAML (None: the top level)."""
+    return [k for k in KINDS.values() if k.parent == kind and not k.implicit]
+
+
+def default_of(f: Field, values: Mapping[str, Any], zone: Mapping[str, Any]) -> Any:
+    return f.default(values, zone) if callable(f.default) else f.default

@@ -1,0 +1,94 @@
+"""Key, Resource and State: desired and live clouds are the same type.
+
+Pure values; imports nothing but errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cstool.errors import Origin
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """Identity by names: kind plus the path of names from the zone down."""
+
+    kind: str
+    path: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {'/'.join(self.path)}"
+
+    @property
+    def zone(self) -> str | None:
+        """The zone this resource belongs to (None for global settings)."""
+        return None if self.kind == "setting" else self.path[0]
+
+    def parent(self) -> Key:
+        """The key of the parent resource (the kinds table says which kind it is)."""
+        from cstool.model.kinds import KINDS
+
+        parent = KINDS[self.kind].parent
+        if parent is None:
+            raise ValueError(f"{self} has no parent")
+        return Key(parent, self.path[:-1])
+
+    def to_str(self) -> str:
+        return f"{self.kind}:{'/'.join(self.path)}"
+
+    @classmethod
+    def from_str(cls, text: str) -> Key:
+        kind, _, path = text.partition(":")
+        return cls(kind, tuple(path.split("/")))
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One managed object; values are plain, normalised Python values."""
+
+    key: Key
+    values: Mapping[str, Any]
+    origin: Origin | None = field(default=None, compare=False)
+    field_origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
+    uuid: str | None = field(default=None, compare=False)  # live only
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # live-only ids
+    order: int = field(default=0, compare=False)  # position in its parent's list
+
+    def origin_of(self, name: str) -> Origin | None:
+        return self.field_origins.get(name, self.origin)
+
+
+class State(Mapping[Key, Resource]):
+    """An ordered mapping Key -> Resource."""
+
+    def __init__(self, resources: Mapping[Key, Resource] | None = None) -> None:
+        self._items: dict[Key, Resource] = {}
+        self._children: dict[tuple[str, tuple[str, ...]], list[Resource]] = {}
+        for res in (resources or {}).values():
+            self.add(res)
+
+    def __getitem__(self, key: Key) -> Resource:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, resource: Resource) -> None:
+        key = resource.key
+        siblings = self._children.setdefault((key.kind, key.path[:-1]), [])
+        if key in self._items:
+            siblings[:] = [r for r in siblings if r.key != key]
+        self._items[key] = resource
+        siblings.append(resource)
+
+    def of_kind(self, kind: str) -> list[Resource]:
+        return [r for r in self._items.values() if r.key.kind == kind]
+
+    def children(self, parent: Key, kind: str) -> list[Resource]:
+        return list(self._children.get((kind, parent.path), ()))

@@ -1,0 +1,335 @@
+"""Offline network rules over a desired State -> every problem at once.
+
+The rules of CloudStack's networking model (management, guest, public and storage planes)
+that can be checked before any API call. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from cstool.errors import Problem
+from cstool.model import values as v
+from cstool.model.resources import Key, Resource, State
+
+RANGE_KINDS = ("management_range", "public_range", "storage_range", "guest_range")
+ONE_PER_ZONE = ("Management", "Public", "Storage")
+
+
+@dataclass(frozen=True)
+class Span:
+    """An IP range as integers, with what it belongs to."""
+
+    lo: int
+    hi: int
+    res: Resource
+
+    @property
+    def label(self) -> str:
+        return describe(self.res)
+
+
+def describe(res: Resource) -> str:
+    kind = res.key.kind.replace("_", " ")
+    if res.key.kind in RANGE_KINDS:
+        start = res.key.path[-1]
+        where = "/".join(res.key.path[:-1])
+        return f"{kind} {start}-{res.values.get('end') or start} ({where})"
+    return f"{kind} '{'/'.join(res.key.path)}'"
+
+
+def validate(state: State) -> list[Problem]:
+    """All problems of a desired state, errors and warnings, sorted by position."""
+    problems: list[Problem] = []
+    for rule in RULES:
+        problems.extend(rule(state))
+    return sorted(set(problems), key=Problem.sort_key)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _network(res: Resource, state: State) -> ipaddress.IPv4Network:
+    """The subnet a range lives in: its own gateway/netmask, or its pod's for management."""
+    owner = state[res.key.parent()] if res.key.kind == "management_range" else res
+    return v.network_of(owner.values["gateway"], owner.values["netmask"])
+
+
+def _gateway(res: Resource, state: State) -> str:
+    owner = state[res.key.parent()] if res.key.kind == "management_range" else res
+    return str(owner.values["gateway"])
+
+
+def _span(res: Resource) -> Span:
+    start = res.key.path[-1]
+    return Span(v.ip_int(start), v.ip_int(res.values.get("end") or start), res)
+
+
+def overlaps(spans: Iterable[Span]) -> Iterator[tuple[Span, Span]]:
+    """Pairs of overlapping spans, found by sorting (n log n plus the overlaps found)."""
+    active: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.lo, s.hi)):
+        active = [a for a in active if a.hi >= span.lo]
+        for other in active:
+            yield other, span
+        active.append(span)
+
+
+def _by_zone(state: State, kind: str) -> dict[str, list[Resource]]:
+    out: dict[str, list[Resource]] = defaultdict(list)
+    for res in state.of_kind(kind):
+        out[res.key.path[0]].append(res)
+    return out
+
+
+def _traffic(state: State) -> dict[str, dict[str, list[Resource]]]:
+    """zone -> traffic type -> the traffic type resources (one per physical network)."""
+    out: dict[str, dict[str, list[Resource]]] = defaultdict(lambda: defaultdict(list))
+    for res in state.of_kind("traffic_type"):
+        out[res.key.path[0]][res.key.path[-1]].append(res)
+    return out
+
+
+def _check_pod_cidrs(state: State) -> bool:
+    setting = state.get(Key("setting", ("check.pod.cidrs",)))
+    return setting is None or str(setting.values["value"]).lower() != "false"
+
+
+# --- the rules -------------------------------------------------------------------------
+
+
+def range_geometry(state: State) -> Iterator[Problem]:
+    """start <= end; start, end and gateway in the subnet; the gateway outside the range."""
+    for kind in RANGE_KINDS:
+        for res in state.of_kind(kind):
+            span = _span(res)
+            net = _network(res, state)
+            end_origin = res.origin_of("end")
+            if span.lo > span.hi:
+                yield Problem(end_origin, f"{describe(res)}: end is before start")
+            for name, addr in (("start", res.key.path[-1]), ("end", res.values.get("end"))):
+                if addr and ipaddress.IPv4Address(addr) not in net:
+                    yield Problem(res.origin_of(name) if name == "end" else res.origin,
+                                  f"{describe(res)}: {name} {addr} is outside {net}")
+            gateway = _gateway(res, state)
+            if span.lo <= v.ip_int(gateway) <= span.hi:
+                yield Problem(res.origin, f"{describe(res)}: contains the gateway {gateway}")
+
+
+def first_management_range(state: State) -> Iterator[Problem]:
+    """createPod makes the first range: it is untagged and not reserved for system VMs."""
+    for pod in state.of_kind("pod"):
+        ranges = sorted(state.children(pod.key, "management_range"), key=lambda r: r.order)
+        if not ranges:
+            yield Problem(pod.origin, f"{describe(pod)} has no management range: system VMs "
+                          "and hosts of the pod get no address", warning=True)
+            continue
+        first = ranges[0]
+        if first.values.get("vlan") != v.UNTAGGED or first.values.get("for_system_vms"):
+            yield Problem(first.origin, f"{describe(first)}: the first management range is "
+                          "created with the pod (createPod) and cannot have a vlan or "
+                          "for_system_vms; list an untagged range first")
+
+
+def management_ranges_unique(state: State) -> Iterator[Problem]:
+    """Management ranges must be unique across the whole region (all zones of the config)."""
+    spans = [_span(r) for r in state.of_kind("management_range")]
+    for a, b in overlaps(spans):
+        yield Problem(b.res.origin, f"{b.label} overlaps {a.label} at {a.res.origin} "
+                      "(management ranges must be unique in the region)")
+
+
+def pod_cidrs(state: State) -> Iterator[Problem]:
+    """With check.pod.cidrs true, pod subnets of a zone and its guest CIDR may not overlap."""
+    if not _check_pod_cidrs(state):
+        return
+    zones = {z.key.path[0]: z for z in state.of_kind("zone")}
+    for zone, pods in _by_zone(state, "pod").items():
+        spans = []
+        for pod in pods:
+            net = v.network_of(pod.values["gateway"], pod.values["netmask"])
+            spans.append(Span(int(net.network_address), int(net.broadcast_address), pod))
+        for a, b in overlaps(spans):
+            yield Problem(b.res.origin, f"{describe(b.res)}: subnet overlaps {describe(a.res)} "
+                          f"at {a.res.origin} while check.pod.cidrs is true (set it to false "
+                          "to let pods share a subnet)")
+        guest = zones.get(zone) and zones[zone].values.get("guest_cidr")
+        for span in spans if guest else []:
+            net = ipaddress.IPv4Network(guest)
+            if span.lo <= int(net.broadcast_address) and int(net.network_address) <= span.hi:
+                yield Problem(span.res.origin, f"{describe(span.res)}: subnet overlaps the "
+                              f"zone's guest_cidr {guest}")
+
+
+def public_ranges(state: State) -> Iterator[Problem]:
+    """Zone-wide: same subnet needs the same gateway/netmask; another VLAN may not reuse it."""
+    for _zone, ranges in _by_zone(state, "public_range").items():
+        nets = []
+        for res in ranges:
+            net = _network(res, state)
+            nets.append(Span(int(net.network_address), int(net.broadcast_address), res))
+        for a, b in overlaps(nets):
+            ra, rb = a.res, b.res
+            same_vlan = ra.values["vlan"] == rb.values["vlan"] or v.UNTAGGED in (
+                ra.values["vlan"], rb.values["vlan"])
+            if not same_vlan:
+                yield Problem(rb.origin, f"{describe(rb)}: its subnet is already used by "
+                              f"{describe(ra)} on VLAN {ra.values['vlan']}; a different VLAN "
+                              "may not reuse a subnet")
+            elif (ra.values["gateway"], ra.values["netmask"]) != (
+                    rb.values["gateway"], rb.values["netmask"]):
+                yield Problem(rb.origin, f"{describe(rb)}: shares a subnet with {describe(ra)} "
+                              "but not its gateway and netmask")
+
+
+def zone_ranges_disjoint(state: State) -> Iterator[Problem]:
+    """Public, management, storage and guest ranges of a zone never overlap each other."""
+    by_zone: dict[str, list[Span]] = defaultdict(list)
+    for kind in RANGE_KINDS:
+        for res in state.of_kind(kind):
+            by_zone[res.key.path[0]].append(_span(res))
+    for spans in by_zone.values():
+        for a, b in overlaps(spans):
+            if a.res.key.kind == b.res.key.kind == "management_range":
+                continue  # reported region-wide
+            yield Problem(b.res.origin, f"{b.label} overlaps {a.label} at {a.res.origin}")
+
+
+def vlan_ids(state: State) -> Iterator[Problem]:
+    """VLAN ids 1-4094; VXLAN VNIs up to 16777214."""
+    for kind in RANGE_KINDS:
+        for res in state.of_kind(kind):
+            tag = res.values.get("vlan")
+            if isinstance(tag, int) and not 1 <= tag <= v.VLAN_MAX:
+                yield Problem(res.origin_of("vlan"), f"{describe(res)}: VLAN {tag} is outside "
+                              f"1-{v.VLAN_MAX}")
+    for pn in state.of_kind("physical_network"):
+        ranges = pn.values.get("vlan_ranges")
+        isolation = pn.values.get("isolation") or "VLAN"
+        top = v.VXLAN_MAX if "VXLAN" in isolation else 4294967295 if "GRE" in isolation \
+            else v.VLAN_MAX
+        for lo, hi in v.span_list(ranges or ""):
+            if lo < 1 or hi > top:
+                yield Problem(pn.origin_of("vlan_ranges"), f"{describe(pn)}: {isolation} range "
+                              f"{lo}-{hi} is outside 1-{top}")
+
+
+def guest_vlans_disjoint(state: State) -> Iterator[Problem]:
+    """Guest VLAN ranges of a zone's physical networks do not overlap (the server lets them)."""
+    for _zone, pns in _by_zone(state, "physical_network").items():
+        spans = [Span(lo, hi, pn) for pn in pns
+                 for lo, hi in v.span_list(pn.values.get("vlan_ranges") or "")]
+        for a, b in overlaps(spans):
+            if a.res is not b.res:
+                yield Problem(b.res.origin_of("vlan_ranges"), f"{describe(b.res)}: guest VLANs "
+                              f"{b.lo}-{b.hi} overlap {describe(a.res)} ({a.lo}-{a.hi})")
+
+
+def public_vlan_not_guest(state: State) -> Iterator[Problem]:
+    """A public range's VLAN may not be one of the zone's guest VLANs."""
+    guest = defaultdict(list)
+    for pn in state.of_kind("physical_network"):
+        guest[pn.key.path[0]].extend(v.span_list(pn.values.get("vlan_ranges") or ""))
+    for res in state.of_kind("public_range"):
+        tag = res.values.get("vlan")
+        if isinstance(tag, int) and any(lo <= tag <= hi for lo, hi in guest[res.key.path[0]]):
+            yield Problem(res.origin_of("vlan"), f"{describe(res)}: VLAN {tag} is also a guest "
+                          "VLAN of the zone's physical networks")
+
+
+def traffic_placement(state: State) -> Iterator[Problem]:
+    """Management, Public and Storage on one physical network per zone; labels when several."""
+    pns = _by_zone(state, "physical_network")
+    for zone, by_type in _traffic(state).items():
+        for ttype, found in by_type.items():
+            if ttype in ONE_PER_ZONE and len(found) > 1:
+                yield Problem(found[1].origin, f"zone '{zone}': {ttype} traffic is on more than "
+                              f"one physical network ({', '.join(r.key.path[1] for r in found)})")
+        if len(pns.get(zone, [])) > 1:
+            for found in by_type.values():
+                for res in found:
+                    if not any(res.values.get("labels", {}).values()):
+                        yield Problem(res.origin, f"{describe(res)}: the zone has several "
+                                      "physical networks, so every traffic type needs a label")
+        untagged_guest = [r for r in by_type.get("Guest", []) if not _pn(state, r).values.get("tags")]
+        if len(untagged_guest) > 1:
+            yield Problem(untagged_guest[1].origin, f"zone '{zone}': Guest traffic on several "
+                          "physical networks needs a tag on each of them")
+
+
+def _pn(state: State, traffic: Resource) -> Resource:
+    return state[traffic.key.parent()]
+
+
+def zone_shape(state: State) -> Iterator[Problem]:
+    """What each network type needs and forbids."""
+    traffic = _traffic(state)
+    pns = _by_zone(state, "physical_network")
+    pubs = _by_zone(state, "public_range")
+    guest_ranges = _by_zone(state, "guest_range")
+    storage_ranges = _by_zone(state, "storage_range")
+    for zone in state.of_kind("zone"):
+        name, vals = zone.key.path[0], zone.values
+        types = set(traffic.get(name, {}))
+        basic = vals["network_type"] == "Basic"
+        sg = vals.get("security_groups")
+        need = {"Management", "Guest"} | ({"Public"} if not basic and not sg else set())
+        for missing in sorted(need - types):
+            yield Problem(zone.origin, f"zone '{name}': {vals['network_type']} zones need "
+                          f"{missing} traffic on a physical network")
+        if basic:
+            yield from _basic_zone(zone, pns.get(name, []), types, pubs.get(name, []))
+        else:
+            for res in guest_ranges.get(name, []):
+                yield Problem(res.origin, f"{describe(res)}: guest ranges are for Basic zones "
+                              "only")
+            if sg and pubs.get(name):
+                yield Problem(pubs[name][0].origin, f"zone '{name}': an Advanced zone with "
+                              "security groups has no public ranges")
+        if vals.get("guest_cidr") and (basic or sg):
+            yield Problem(zone.origin_of("guest_cidr"), f"zone '{name}': guest_cidr is only for "
+                          "Advanced zones without security groups")
+        if "Storage" not in types:
+            for res in storage_ranges.get(name, []):
+                yield Problem(res.origin, f"{describe(res)}: the zone has no Storage traffic type")
+        if not storage_ranges.get(name):
+            yield Problem(zone.origin, f"zone '{name}': no storage network: storage traffic "
+                          "will use the management network", warning=True)
+
+
+def _basic_zone(zone: Resource, pns: list[Resource], types: set[str],
+                pubs: list[Resource]) -> Iterator[Problem]:
+    name = zone.key.path[0]
+    if zone.values.get("security_groups") is False:
+        yield Problem(zone.origin_of("security_groups"), f"zone '{name}': Basic zones always "
+                      "have security groups")
+    if len(pns) > 1:
+        yield Problem(pns[1].origin, f"zone '{name}': a Basic zone has exactly one physical "
+                      "network")
+    for pn in pns:
+        if pn.values.get("vlan_ranges"):
+            yield Problem(pn.origin_of("vlan_ranges"), f"{describe(pn)}: a Basic zone has no "
+                          "guest VLAN ranges")
+    if pubs and "Public" not in types:
+        yield Problem(pubs[0].origin, f"zone '{name}': public ranges in a Basic zone need "
+                      "Public traffic (EIP/ELB)")
+
+
+def broadcast_domain(state: State) -> Iterator[Problem]:
+    zones = {z.key.path[0]: z for z in state.of_kind("zone")}
+    for pn in state.of_kind("physical_network"):
+        zone = zones[pn.key.path[0]]
+        want = "POD" if zone.values["network_type"] == "Basic" else "ZONE"
+        if pn.values.get("broadcast_domain_range") not in (None, want):
+            yield Problem(pn.origin_of("broadcast_domain_range"), f"{describe(pn)}: "
+                          f"{zone.values['network_type']} zones use broadcast_domain_range {want}")
+
+
+RULES = (
+    range_geometry, first_management_range, management_ranges_unique, pod_cidrs, public_ranges,
+    zone_ranges_disjoint, vlan_ids, guest_vlans_disjoint, public_vlan_not_guest,
+    traffic_placement, zone_shape, broadcast_domain,
+)

@@ -1,0 +1,181 @@
+"""Value types of the config and of API answers, normalised once at the edges.
+
+Each parser takes what a user or CloudStack writes and returns one plain canonical value,
+so that `==` is the whole comparison. Pure: imports nothing of cstool but errors.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+HYPERVISORS = ("kvm", "xen", "vmware", "hyperv", "ovm3")
+TRAFFIC_TYPES = ("Management", "Guest", "Public", "Storage")
+VLAN_MAX = 4094
+VXLAN_MAX = 16777214
+UNTAGGED = "untagged"
+_TRUE = {"true", "yes", "on", "1", "enabled"}
+_FALSE = {"false", "no", "off", "0", "disabled"}
+
+
+def ipv4(value: Any) -> str:
+    """A dotted IPv4 address."""
+    try:
+        return str(ipaddress.IPv4Address(str(value).strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid IPv4 address") from None
+
+
+def netmask(value: Any) -> str:
+    """A dotted netmask with contiguous ones (255.255.255.0); '/24' or 24 also accepted."""
+    text = str(value).strip().lstrip("/")
+    try:
+        if text.isdigit():
+            return str(ipaddress.IPv4Network(f"0.0.0.0/{text}").netmask)
+        return str(ipaddress.IPv4Network(f"0.0.0.0/{text}").netmask)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid netmask") from None
+
+
+def cidr(value: Any) -> str:
+    """An IPv4 network in CIDR notation (host bits must be zero)."""
+    try:
+        return str(ipaddress.IPv4Network(str(value).strip()))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({exc})") from None
+
+
+def boolean(value: Any) -> bool:
+    """true/false as YAML, Marvin ("True", "true") and CloudStack write it."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{value!r} is not a boolean (true or false)")
+
+
+def one_of(choices: tuple[str, ...]) -> Any:
+    """A case-insensitive enum returning the canonical spelling."""
+    by_lower = {c.lower(): c for c in choices}
+
+    def parse(value: Any) -> str:
+        canonical = by_lower.get(str(value).strip().lower())
+        if canonical is None:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+        return canonical
+
+    parse.choices = choices  # type: ignore[attr-defined]
+    return parse
+
+
+def vlan(value: Any) -> str | int:
+    """A range's VLAN: an integer id or 'untagged'. Absorbs CloudStack's `vlan://100` URIs."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a VLAN id")
+    text = str(value).strip()
+    if text.lower().startswith("vlan://"):
+        text = text[len("vlan://") :]
+    if text.lower() in (UNTAGGED, ""):
+        return UNTAGGED
+    if not text.isdigit():
+        raise ValueError(f"{value!r} is not a VLAN id (a number or 'untagged')")
+    return int(text)
+
+
+def vlan_ranges(value: Any) -> str:
+    """Guest VLAN/VNI ranges, normalised like the server: sorted, consecutive ids merged.
+
+    `["100-200", "201-300"]` and `"100-200,201-300"` both become "100-300"; a single id
+    `500` becomes "500-500" (updatePhysicalNetwork rejects a bare number).
+    """
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    spans: list[tuple[int, int]] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        lo, sep, hi = text.partition("-")
+        if not lo.strip().isdigit() or (sep and not hi.strip().isdigit()):
+            raise ValueError(f"{item!r} is not a VLAN range (write 500-899)")
+        start, end = int(lo), int(hi) if sep else int(lo)
+        if start > end:
+            raise ValueError(f"VLAN range {item!r} starts after it ends")
+        spans.append((start, end))
+    return ",".join(f"{a}-{b}" for a, b in merge_spans(spans))
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge overlapping and adjacent integer spans (by sorting, one pass)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def span_list(ranges: str) -> list[tuple[int, int]]:
+    """'100-200,300-400' -> [(100, 200), (300, 400)]."""
+    out = []
+    for part in filter(None, ranges.split(",")):
+        lo, _, hi = part.partition("-")
+        out.append((int(lo), int(hi or lo)))
+    return out
+
+
+def setting_value(value: Any) -> str:
+    """Settings are compared as strings; YAML booleans become 'true'/'false'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        raise ValueError("expected a single value")
+    out = str(value).strip()
+    if not out:
+        raise ValueError("must not be empty")
+    return out
+
+
+def upper(value: Any) -> str:
+    return text(value).upper()
+
+
+def str_list(max_items: int, parse: Any = text) -> Any:
+    """A list of at most max_items values; a single value is a list of one."""
+
+    def parse_list(value: Any) -> tuple[Any, ...]:
+        items = value if isinstance(value, list | tuple) else [value]
+        if len(items) > max_items:
+            raise ValueError(f"at most {max_items} value(s) allowed, got {len(items)}")
+        return tuple(parse(v) for v in items)
+
+    return parse_list
+
+
+def labels(value: Any) -> dict[str, str]:
+    """Hypervisor network labels; an empty or null label means 'no label'."""
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of hypervisor to label, e.g. {kvm: cloudbr0}")
+    out = {}
+    for hv, label in value.items():
+        if str(hv).lower() not in HYPERVISORS:
+            raise ValueError(f"unknown hypervisor {hv!r} (one of {', '.join(HYPERVISORS)})")
+        out[str(hv).lower()] = "" if label is None else str(label)
+    return out
+
+
+def ip_int(address: str) -> int:
+    return int(ipaddress.IPv4Address(address))
+
+
+def network_of(gateway: str, mask: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"{gateway}/{mask}", strict=False)
