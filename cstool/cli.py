@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +24,19 @@ app = typer.Typer(
 sim_app = typer.Typer(help="The built-in CloudStack API simulator.", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
 
+TARGET = "Target"
 Configs = Annotated[list[Path], typer.Argument(help="YAML files or directories (read recursively)",
                                                show_default=False)]
 Debug = Annotated[bool, typer.Option("--debug", help="show the full traceback of a failure")]
+Sim = Annotated[bool, typer.Option("--sim", help="use the built-in simulator (in-process)",
+                                   rich_help_panel=TARGET)]
+SimState = Annotated[Path, typer.Option("--sim-state", help="the simulator's state file",
+                                        rich_help_panel=TARGET)]
+Profile = Annotated[str | None, typer.Option(
+    "--profile", help="a section of cloudstack.ini or a CloudMonkey (~/.cmk/config) profile",
+    rich_help_panel=TARGET)]
+Format = Annotated[str, typer.Option("--format", "-f", help="text, markdown or json")]
+DEFAULT_STATE = Path(".cstool/sim.json")
 
 
 def _err(text: str) -> None:
@@ -68,6 +79,32 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _check_format(fmt: str) -> str:
+    from cstool.render import FORMATS
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    return fmt
+
+
+def _api(sim: bool, sim_state: Path, profile: str | None, job_timeout: float = 600.0,
+         faults: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """The composition root: pick the target, never silently the simulator."""
+    from cstool.cloud.api import Api, configured_target, sim_target
+
+    if sim:
+        from cstool.simulator.transport import Fault
+
+        target = sim_target(sim_state, [Fault.parse(f) for f in faults or []])
+    else:
+        target = configured_target(profile)
+    return Api(target, job_timeout=job_timeout)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty()
+
+
 @app.callback()
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
@@ -96,6 +133,155 @@ def validate(configs: Configs, debug: Debug = False) -> None:
         return ExitCode.ERROR if errors else ExitCode.OK
 
     run(action, debug)
+
+
+@app.command()
+def plan(
+    configs: Configs,
+    fmt: Format = "text",
+    out: Annotated[Path | None, typer.Option("--out", help="save the plan (JSON) for apply")] = None,
+    prune: Annotated[bool, typer.Option(help="delete what the cloud has and the config lacks")] = False,
+    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Show what apply would change, as the exact API calls in CloudStack's order.
+
+    Exit 0 when there is nothing to do, 3 when there are changes, 1 on error.
+    """
+    from cstool.render import render_plan
+
+    def action() -> ExitCode:
+        _check_format(fmt)
+        desired = ops.desired_state(configs)
+        api = _api(sim, sim_state, profile)
+        result, _live = ops.plan(api, desired.state, prune)
+        typer.echo(render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"),
+                   nl=False)
+        if out is not None:
+            saved = ops.saved_plan(result, desired.state, api.target.name)
+            out.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+            _err(f"plan saved to {out} (checksum {saved['checksum']})")
+        return ExitCode.OK if result.empty else ExitCode.CHANGES
+
+    run(action, debug)
+
+
+@app.command()
+def drift(
+    configs: Configs, fmt: Format = "text",
+    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Report what differs between the cloud and the config: changed, missing, unmanaged.
+
+    Exit 0 in sync, 3 on drift, 1 on error.
+    """
+    from cstool.render import render_drift
+
+    def action() -> ExitCode:
+        _check_format(fmt)
+        desired = ops.desired_state(configs)
+        api = _api(sim, sim_state, profile)
+        found = ops.drift(api, desired.state)
+        typer.echo(render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"),
+                   nl=False)
+        return ExitCode.OK if found.in_sync else ExitCode.CHANGES
+
+    run(action, debug)
+
+
+@app.command()
+def apply(
+    configs: Annotated[list[Path], typer.Argument(
+        help="YAML files or directories, or one PLAN.json saved by `plan --out`",
+        show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    prune: Annotated[bool, typer.Option(help="also delete what the config lacks")] = False,
+    allow_delete: Annotated[bool, typer.Option(help="allow deletes and replaces")] = False,
+    force: Annotated[bool, typer.Option(help="allow a plan above the safety threshold")] = False,
+    parallelism: Annotated[int, typer.Option(min=1, max=64, help="steps run at once")] = 4,
+    job_timeout: Annotated[float, typer.Option(help="seconds to wait for each async job")] = 600,
+    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    fault: Annotated[list[str] | None, typer.Option(
+        help="with --sim: inject a fault, e.g. createPod#1:error=431", hidden=True)] = None,
+    debug: Debug = False,
+) -> None:
+    """Carry out the plan: confirm, then run it in dependency order. Exit 0 done, 1 error."""
+    from cstool.errors import ApplyFailed, UnsafePlan
+    from cstool.model.plan import check_safety
+    from cstool.render import render_plan
+
+    def action() -> ExitCode:
+        api = _api(sim, sim_state, profile, job_timeout, fault)
+        if ops.is_saved_plan(configs):
+            saved, desired = ops.load_saved_plan(configs[0])
+            result, live = ops.plan(api, desired, bool(saved.get("prune")))
+            ops.check_saved(saved, result)
+            _err(f"saved plan {configs[0]} still matches the cloud (checksum {saved['checksum']})")
+        else:
+            desired = ops.desired_state(configs).state
+            result, live = ops.plan(api, desired, prune)
+        typer.echo(render_plan("text", result, api.target.name, color=_color()), nl=False)
+        if result.empty:
+            return ExitCode.OK
+        check_safety(result, allow_delete or prune, force)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UnsafePlan("refusing to apply without confirmation: no terminal to ask on",
+                                 hint="pass --yes to apply non-interactively")
+            if not typer.confirm(f"Apply these {len(result.steps)} steps?"):
+                _err("nothing applied")
+                return ExitCode.ERROR
+        from cstool.progress import Progress
+
+        with Progress(len(result.steps), sys.stdout.isatty()) as progress:
+            outcome = ops.apply(api, result, live, parallelism, progress.event)
+        for line in progress.summary(outcome):
+            typer.echo(line)
+        if not outcome.ok:
+            raise ApplyFailed("apply stopped: " + ("interrupted" if outcome.interrupted else
+                              f"{len(outcome.failed)} step(s) failed"),
+                              hint="fix the cause and run the same command again: it plans "
+                              "only what remains")
+        return ExitCode.OK
+
+    run(action, debug)
+
+
+@sim_app.command("serve")
+def sim_serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    state: Annotated[Path, typer.Option(help="state file (shared with --sim-state)")] = DEFAULT_STATE,
+    api_key: Annotated[str | None, typer.Option(help="API key clients sign with (random if unset)")] = None,
+    secret_key: Annotated[str | None, typer.Option(help="secret key (random if unset)")] = None,
+    fault: Annotated[list[str] | None, typer.Option(
+        help="inject a fault: COMMAND[#N]:latency=S|error=CODE|job|drop|lose (repeatable)")] = None,
+    job_polls: Annotated[int, typer.Option(help="times queryAsyncJobResult says 'pending'")] = 1,
+) -> None:
+    """Serve the simulator over HTTP at /client/api for any CloudStack client."""
+    from cstool.simulator.transport import Fault, Simulator, make_server
+
+    key = api_key or secrets.token_urlsafe(24)
+    secret = secret_key or secrets.token_urlsafe(32)
+    try:
+        faults = [Fault.parse(f) for f in fault or []]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from None
+    sim = Simulator(state, keys={key: secret}, faults=faults, job_polls=job_polls)
+    server = make_server(sim, host, port)
+    endpoint = f"http://{host}:{server.server_address[1]}/client/api"
+    typer.echo(f"CloudStack simulator listening on {endpoint} (state: {state})")
+    typer.echo(f"export CLOUDSTACK_ENDPOINT={endpoint}")
+    typer.echo(f"export CLOUDSTACK_KEY={key}")
+    typer.echo(f"export CLOUDSTACK_SECRET={secret}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @app.command()

@@ -1,18 +1,27 @@
-"""Use cases: validate, plan, apply, drift, export. Returns values; never prints.
+"""Use cases: validate, plan, apply, drift. Returns values; never prints.
 
 Composes model/ (pure) with cloud/ (the adapter); cli.py picks the target and renders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from cstool.errors import ConfigInvalid, Problem
+from cstool.cloud.api import Api
+from cstool.cloud.applier import Applier, ApplyReport, Event
+from cstool.cloud.reader import read_live
+from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
+from cstool.model.diff import Action, diff
+from cstool.model.kinds import KINDS
 from cstool.model.loader import config_files, load
-from cstool.model.resources import State
+from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
+from cstool.model.resources import Key, Resource, State
 from cstool.model.validate import validate
+from cstool.render.rows import Drift
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ class Validated:
 
 
 def check_config(paths: Sequence[str | Path]) -> Validated:
-    """Load and validate; schema problems first stop the network rules of that file only."""
+    """Load and validate; every problem at once."""
     state, problems = load(paths)
     problems = [*problems, *validate(state)]
     files = len(config_files(paths)[0])
@@ -44,3 +53,90 @@ def desired_state(paths: Sequence[str | Path]) -> Validated:
     if checked.errors:
         raise ConfigInvalid(checked.problems)
     return checked
+
+
+def read_for(api: Api, desired: State) -> State:
+    """The live cloud, reading scoped settings only of zones whose settings are managed."""
+    zones = {r.key.path[0] for r in desired.of_kind("zone_setting")}
+    return read_live(api, zone_settings=zones)
+
+
+def plan(api: Api, desired: State, prune: bool = False) -> tuple[Plan, State]:
+    live = read_for(api, desired)
+    return make_plan(desired, live, prune), live
+
+
+def drift(api: Api, desired: State) -> Drift:
+    live = read_for(api, desired)
+    found = diff(desired, live)
+    changed = tuple(c for c in found.changes if c.action is not Action.CREATE)
+    missing = tuple(c.desired for c in found.changes if c.action is Action.CREATE
+                    and c.desired is not None)
+    return Drift(changed, missing, found.unmanaged)
+
+
+def apply(api: Api, plan_: Plan, live: State, parallelism: int = 4,
+          on_event: Event | None = None) -> ApplyReport:
+    applier = Applier(api, live, parallelism, on_event)
+    return applier.apply(plan_.steps, plan_.dependencies())
+
+
+# --- saved plans -------------------------------------------------------------------------
+
+
+def saved_plan(plan_: Plan, desired: State, target: str) -> dict[str, Any]:
+    """The plan as saved by `plan --out`: the plan, its checksum, and the desired state."""
+    body = plan_.to_dict()
+    body["target"] = target
+    body["desired"] = [
+        {"resource": r.key.to_str(), "values": _plain(dict(r.values)),
+         "origin": str(r.origin) if r.origin else None, "order": r.order}
+        for r in desired.values()]
+    return body
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=list))
+
+
+def is_saved_plan(paths: Sequence[Path]) -> bool:
+    return len(paths) == 1 and paths[0].suffix == ".json" and paths[0].is_file()
+
+
+def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
+    try:
+        data = json.loads(path.read_text())
+        plan_from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CstoolError(f"{path}: not a cstool plan file ({exc})") from None
+    state = State()
+    for item in data["desired"]:
+        key = Key.from_str(item["resource"])
+        fields = KINDS[key.kind].field_map
+        values = {k: fields[k].parse(v) if v is not None else None
+                  for k, v in item["values"].items()}
+        origin = _origin(item.get("origin"))
+        state.add(Resource(key, values, origin, order=item.get("order", 0)))
+    return data, state
+
+
+def _origin(text: str | None) -> Origin | None:
+    if not text:
+        return None
+    file, line, col = text.rsplit(":", 2)
+    return Origin(file, int(line), int(col))
+
+
+def check_saved(saved: Mapping[str, Any], fresh: Plan) -> None:
+    """Refuse when the cloud changed since the plan was made (the checksum differs)."""
+    now = fresh.to_dict()
+    if now["checksum"] == saved["checksum"] and checksum(saved) == saved["checksum"]:
+        return
+    old = {(s["title"], s["resource"]) for s in saved["steps"]}
+    new = {(s["title"], s["resource"]) for s in now["steps"]}
+    lines = [f"  no longer needed: {t} {r}" for t, r in sorted(old - new)]
+    lines += [f"  now also needed: {t} {r}" for t, r in sorted(new - old)]
+    if not lines:
+        lines = ["  the same steps, with different values or API calls"]
+    raise StalePlan("the cloud changed since the plan was made (checksum "
+                    f"{saved['checksum']} -> {now['checksum']}):\n" + "\n".join(lines))

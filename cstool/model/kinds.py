@@ -61,6 +61,8 @@ class Read:
     per_parent: str | None = None  # request parameter carrying the parent's id
     accept: Callable[[Mapping[str, Any]], bool] | None = None
     explode: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None  # from parent
+    key_from: Callable[[Mapping[str, Any]], str] | None = None  # identity not in a field
+    parent_accept: Callable[[Any], bool] | None = None  # only under parents like this
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Kind:
     lower_update: Callable[..., list[Any]] | None = None
     lower_delete: Callable[..., list[Any]] | None = None
     derive: Callable[[Any, Any], list[Any]] | None = None  # implicit kinds: from their parent
+    auto_created_when: Callable[[Any, Any], bool] | None = None  # (live res, live state)
     doc: str = ""
 
     @property
@@ -190,7 +193,7 @@ def _mgmt_create(plan: Any, res: Any, _first: Any) -> list[Any]:
         "endip": vals.get("end") or res.key.path[-1], "forsystemvms": vals.get("for_system_vms"),
         "vlan": vals.get("vlan"),
     }
-    return [plan.call("createManagementNetworkIpRange", params, creates=res.key)]
+    return [plan.call("createManagementNetworkIpRange", params)]  # no id of its own
 
 
 def _mgmt_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> list[Any]:
@@ -230,10 +233,21 @@ def _provider_state_calls(plan: Any, key: Any, enabled: bool) -> list[Any]:
     return calls
 
 
+# createPhysicalNetwork adds these providers itself, in this state (None: it varies)
+AUTO_PROVIDERS = {"VirtualRouter": False, "VpcVirtualRouter": False, "InternalLbVm": False,
+                  "SecurityGroupProvider": False, "ConfigDrive": None, "Tungsten": False}
+
+
 def _provider_create(plan: Any, res: Any, _first: Any) -> list[Any]:
-    params = {"name": res.key.path[-1], "physicalnetworkid": plan.ref(res.key.parent())}
+    """Auto-created providers only get their state set; others are added first."""
+    name, enabled = res.key.path[-1], bool(res.values.get("enabled"))
+    if name in AUTO_PROVIDERS:
+        if AUTO_PROVIDERS[name] is enabled:
+            return []
+        return _provider_state_calls(plan, res.key, enabled)
+    params = {"name": name, "physicalnetworkid": plan.ref(res.key.parent())}
     calls = [plan.call("addNetworkServiceProvider", params, creates=res.key)]
-    if res.values.get("enabled"):
+    if enabled:
         calls += _provider_state_calls(plan, res.key, True)
     return calls
 
@@ -328,7 +342,7 @@ SETTING = Kind(
 
 ZONE = Kind(
     name="zone", parent=None, container="zones", key="name", key_parse=v.text,
-    phase=1, finish_phase=13,
+    phase=10, finish_phase=130,
     fields=(
         Field("network_type", v.one_of(("Advanced", "Basic")), api="networktype",
               required=True, replace=True, json_type={"enum": ["Advanced", "Basic"]}),
@@ -356,7 +370,7 @@ ZONE = Kind(
 
 ZONE_SETTING = Kind(
     name="zone_setting", parent="zone", container="settings", key="name", key_parse=v.text,
-    style="map", phase=2, auto_created=True,
+    style="map", phase=20, auto_created=True,
     fields=(Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR),),
     read=Read("listConfigurations", "configuration", key_api="name", per_parent="zoneid"),
     create="updateConfiguration", update="updateConfiguration",
@@ -366,7 +380,7 @@ ZONE_SETTING = Kind(
 
 PHYSICAL_NETWORK = Kind(
     name="physical_network", parent="zone", container="physical_networks", key="name",
-    key_parse=v.text, phase=3, finish_phase=6, needs_disabled_zone=True,
+    key_parse=v.text, phase=30, finish_phase=60, needs_disabled_zone=True,
     fields=(
         Field("isolation", v.upper, api="isolationmethods", replace=True,
               doc="VLAN, VXLAN, GRE, STT, L3, ..."),
@@ -386,9 +400,17 @@ PHYSICAL_NETWORK = Kind(
     delete="deletePhysicalNetwork", parent_param="zoneid",
 )
 
+def _auto_storage_traffic(res: Any, live: Any) -> bool:
+    """Enabling a zone adds Storage traffic on the Management network with its labels."""
+    if res.key.path[-1] != "Storage":
+        return False
+    mgmt = live.get(type(res.key)("traffic_type", (*res.key.path[:-1], "Management")))
+    return mgmt is not None and mgmt.values.get("labels") == res.values.get("labels")
+
+
 TRAFFIC_TYPE = Kind(
     name="traffic_type", parent="physical_network", container="traffic", key="type",
-    key_parse=v.one_of(v.TRAFFIC_TYPES), phase=4,
+    key_parse=v.one_of(v.TRAFFIC_TYPES), phase=40,
     fields=(
         Field("labels", v.labels, to_api=_label_params, from_api=_read_labels, default={},
               partial=True, json_type={
@@ -399,12 +421,12 @@ TRAFFIC_TYPE = Kind(
     read=Read("listTrafficTypes", "traffictype", key_api="traffictype",
               per_parent="physicalnetworkid"),
     create="addTrafficType", update="updateTrafficType", delete="deleteTrafficType",
-    parent_param="physicalnetworkid", create_params={},
+    parent_param="physicalnetworkid", auto_created_when=_auto_storage_traffic,
 )
 
 PROVIDER = Kind(
     name="provider", parent="physical_network", container="providers", key="name",
-    key_parse=v.text, style="map", phase=5, auto_created=True,
+    key_parse=v.text, style="map", phase=50, auto_created=True,
     fields=(Field("enabled", v.boolean, api="state", from_api=lambda o: o.get("state") == "Enabled",
                   required=True, json_type={"enum": ["enabled", "disabled", True, False]}),),
     read=Read("listNetworkServiceProviders", "networkserviceprovider", key_api="name",
@@ -416,17 +438,19 @@ PROVIDER = Kind(
 
 GUEST_NETWORK = Kind(
     name="guest_network", parent="zone", container="", key="name", key_parse=v.text,
-    phase=7, implicit=True,
+    phase=70, implicit=True,
     fields=(Field("offering", v.text, api="networkofferingname", replace=True),),
     read=Read("listNetworks", "network", key_api="name", parent_id="zoneid",
-              params={"listall": True, "type": "Shared"}),
+              params={"listall": True, "type": "Shared"},
+              key_from=lambda o: GUEST_NETWORK_NAME,  # Marvin names it differently
+              parent_accept=lambda zone: zone.values.get("network_type") == "Basic"),
     create="createNetwork", delete="deleteNetwork", lower_create=_guest_network_create,
     derive=derive_guest_network,
     doc="the shared guest network of a Basic zone (created by cstool)",
 )
 
 POD = Kind(
-    name="pod", parent="zone", container="pods", key="name", key_parse=v.text, phase=8,
+    name="pod", parent="zone", container="pods", key="name", key_parse=v.text, phase=80,
     fields=(
         Field("gateway", v.ipv4, api="gateway", required=True),
         Field("netmask", v.netmask, api="netmask", required=True),
@@ -439,7 +463,7 @@ POD = Kind(
 
 MANAGEMENT_RANGE = Kind(
     name="management_range", parent="pod", container="management_ranges", key="start",
-    key_parse=v.ipv4, phase=9, first_created_by_parent=True,
+    key_parse=v.ipv4, phase=90, first_created_by_parent=True,
     fields=(
         Field("end", v.ipv4, api="endip"),
         Field("vlan", v.vlan, api="vlan", read_key="vlanid", default=v.UNTAGGED, replace=True,
@@ -457,7 +481,7 @@ MANAGEMENT_RANGE = Kind(
 
 PUBLIC_RANGE = Kind(
     name="public_range", parent="zone", container="public_ranges", key="start",
-    key_parse=v.ipv4, phase=10,
+    key_parse=v.ipv4, phase=100,
     fields=(
         *_range_fields(gateway_replace=False),
         Field("vlan", v.vlan, api="vlan", default=v.UNTAGGED, replace=True, json_type=INT_OR_STR),
@@ -471,7 +495,7 @@ PUBLIC_RANGE = Kind(
 
 STORAGE_RANGE = Kind(
     name="storage_range", parent="pod", container="storage_ranges", key="start",
-    key_parse=v.ipv4, phase=11,
+    key_parse=v.ipv4, phase=110,
     fields=(
         *_range_fields(gateway_replace=True),  # updateStorageNetworkIpRange has no gateway
         Field("vlan", v.vlan, to_api=_storage_vlan_param, from_api=_read_storage_vlan,
@@ -486,7 +510,7 @@ STORAGE_RANGE = Kind(
 
 GUEST_RANGE = Kind(
     name="guest_range", parent="pod", container="guest_ranges", key="start", key_parse=v.ipv4,
-    phase=12,
+    phase=120,
     fields=_range_fields(gateway_replace=False),
     read=Read("listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="podid",
               accept=_is_pod_guest),

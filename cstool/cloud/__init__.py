@@ -1,0 +1,1 @@
+"""The adapter to a CloudStack cloud: the only package that imports cs."""

@@ -1,0 +1,410 @@
+"""The Plan value: ordered steps that are the exact API calls, safety checks and a checksum.
+
+make_plan lowers each change into calls using the kinds table (and the named hooks it
+declares). Pure: no I/O; renderers and the applier read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cstool.errors import Origin, UnsafePlan
+from cstool.model.diff import Action, Change, Diff, diff
+from cstool.model.kinds import KINDS, Kind
+from cstool.model.order import dependencies, sort_key
+from cstool.model.resources import Key, Resource, State
+
+FORMAT = 1
+DEFAULT_THRESHOLD = 0.3  # share of managed objects a plan may delete or replace
+THRESHOLD_MIN = 10  # below this many managed objects the threshold does not apply
+
+
+@dataclass(frozen=True)
+class Ref:
+    """The CloudStack id of a resource, known at apply time."""
+
+    key: Key
+
+    def to_json(self) -> dict[str, str]:
+        return {"ref": self.key.to_str()}
+
+    def __str__(self) -> str:
+        return f"<{self.key}>"
+
+
+@dataclass(frozen=True)
+class Var:
+    """A value an earlier call of the same step looked up (an element or offering id)."""
+
+    name: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"var": self.name}
+
+    def __str__(self) -> str:
+        return f"<{self.name} id>"
+
+
+@dataclass(frozen=True)
+class Call:
+    command: str
+    params: Mapping[str, Any]
+    bind: str | None = None  # store the first listed item's id under this name
+    creates: Key | None = None  # the resource whose id the reply carries
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"command": self.command, "params": {
+            k: _param_json(v) for k, v in self.params.items() if v is not None}}
+        if self.bind:
+            out["bind"] = self.bind
+        if self.creates:
+            out["creates"] = self.creates.to_str()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Call:
+        params = {k: _param_value(v) for k, v in data["params"].items()}
+        creates = Key.from_str(data["creates"]) if data.get("creates") else None
+        return cls(data["command"], params, data.get("bind"), creates)
+
+
+def _param_json(value: Any) -> Any:
+    if isinstance(value, Ref | Var):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, dict) and "ref" in value:
+        return Ref(Key.from_str(value["ref"]))
+    if isinstance(value, dict) and "var" in value:
+        return Var(value["var"])
+    return value
+
+
+@dataclass(frozen=True)
+class Step:
+    action: Action
+    key: Key
+    title: str  # "create", "enable", "update", ...
+    calls: tuple[Call, ...]
+    phase: int
+    stage: int
+    order: int = 0
+    origin: Origin | None = None
+    fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in (Action.DELETE, Action.REPLACE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value, "title": self.title, "resource": self.key.to_str(),
+            "kind": self.key.kind, "path": list(self.key.path),
+            "origin": str(self.origin) if self.origin else None,
+            "destructive": self.destructive, "phase": self.phase, "stage": self.stage,
+            "order": self.order,
+            "changes": {k: {"old": _jsonable(o), "new": _jsonable(n)}
+                        for k, (o, n) in self.fields.items()},
+            "calls": [c.to_dict() for c in self.calls],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        origin = None
+        if data.get("origin"):
+            file, line, col = data["origin"].rsplit(":", 2)
+            origin = Origin(file, int(line), int(col))
+        return cls(Action(data["action"]), Key.from_str(data["resource"]), data["title"],
+                   tuple(Call.from_dict(c) for c in data["calls"]), data["phase"],
+                   data["stage"], data["order"], origin,
+                   {k: (v["old"], v["new"]) for k, v in data["changes"].items()})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    unmanaged: tuple[Resource, ...]
+    managed: int
+    prune: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps
+
+    def counts(self) -> dict[str, int]:
+        out = {a.value: 0 for a in Action}
+        for change in self.changes():
+            out[change[0].value] += 1
+        return out
+
+    def changes(self) -> list[tuple[Action, Key]]:
+        """One (action, key) per changed resource (a resource may have several steps)."""
+        seen: dict[Key, Action] = {}
+        for step in self.steps:
+            if step.key not in seen or step.destructive:
+                seen[step.key] = step.action if step.key not in seen or seen[step.key] \
+                    is not Action.DELETE or step.action is Action.DELETE else Action.REPLACE
+        return [(a, k) for k, a in seen.items()]
+
+    def destructive(self) -> list[Step]:
+        return [s for s in self.steps if s.destructive]
+
+    def dependencies(self) -> dict[int, set[int]]:
+        return dependencies(self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {
+            "format": FORMAT, "prune": self.prune, "managed": self.managed,
+            "summary": self.counts(),
+            "steps": [s.to_dict() for s in self.steps],
+            "unmanaged": [{"resource": r.key.to_str(), "kind": r.key.kind,
+                           "path": list(r.key.path)} for r in self.unmanaged],
+        }
+        body["checksum"] = checksum(body)
+        return body
+
+
+CHECKED = ("format", "prune", "steps", "unmanaged")
+
+
+def checksum(body: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of what the plan does (steps, unmanaged, prune)."""
+    data = {k: body.get(k) for k in CHECKED}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# --- lowering changes to steps -----------------------------------------------------------
+
+
+class Builder:
+    """What the kinds' lowering hooks use to build calls."""
+
+    def __init__(self, desired: State, live: State) -> None:
+        self.desired = desired
+        self.live = live
+
+    @staticmethod
+    def ref(key: Key) -> Ref:
+        return Ref(key)
+
+    @staticmethod
+    def var(name: str) -> Var:
+        return Var(name)
+
+    @staticmethod
+    def key(kind: str, path: tuple[str, ...]) -> Key:
+        return Key(kind, path)
+
+    @staticmethod
+    def call(command: str, params: Mapping[str, Any], bind: str | None = None,
+             creates: Key | None = None) -> Call:
+        return Call(command, dict(params), bind, creates)
+
+    def desired_parent(self, res: Resource) -> Resource:
+        key = res.key.parent()
+        return self.desired.get(key) or self.live[key]
+
+    def generic_params(self, res: Resource) -> dict[str, Any]:
+        """Create parameters: parent id, identity, static ones and every non-deferred field."""
+        kind = KINDS[res.key.kind]
+        params: dict[str, Any] = dict(kind.create_params)
+        if kind.parent_param:
+            params[kind.parent_param] = Ref(res.key.parent())
+        params[kind.read.key_api] = res.key.path[-1]
+        for f in kind.fields:
+            if not f.deferred and res.values.get(f.name) is not None:
+                params.update(f.params(res.values[f.name]))
+        return params
+
+    def update_calls(self, kind: Kind, key: Key, values: Mapping[str, Any],
+                     names: Sequence[str]) -> list[Call]:
+        params: dict[str, Any] = {"id": Ref(key)}
+        for f in kind.fields:
+            if f.name in names:
+                params.update(f.params(values[f.name]))
+        return [self.call(kind.update or "", params)]
+
+
+def make_plan(desired: State, live: State, prune: bool = False) -> Plan:
+    """The ordered steps that make the live cloud match the desired state."""
+    found = diff(desired, live)
+    builder = Builder(desired, live)
+    steps: list[Step] = []
+    creating = {c.key for c in found.changes if c.action is not Action.UPDATE}
+    for change in found.changes:
+        steps.extend(_lower(change, builder, creating))
+    if prune:
+        for res in found.unmanaged:
+            steps.extend(_delete(res, builder))
+    steps.extend(_zone_wraps(steps, desired, live))
+    steps.sort(key=sort_key)
+    return Plan(tuple(steps), found.unmanaged, found.managed, prune)
+
+
+def _step(action: Action, res: Resource, title: str, calls: list[Call], phase: int,
+          fields: Mapping[str, tuple[Any, Any]] | None = None) -> Step:
+    stage = 0 if res.key.zone is None else 1 if action is Action.DELETE else 2
+    return Step(action, res.key, title, tuple(calls), phase, stage, res.order, res.origin,
+                dict(fields or {}))
+
+
+def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
+    kind = KINDS[change.key.kind]
+    if change.action is Action.CREATE:
+        assert change.desired is not None
+        return _create(change.desired, b, creating)
+    if change.action is Action.REPLACE:
+        assert change.desired is not None and change.live is not None
+        deleted = _delete(change.live, b, Action.REPLACE, change.desired.origin)
+        return deleted + _create(change.desired, b, creating, Action.REPLACE)
+    assert change.desired is not None and change.live is not None
+    return _update(kind, change, b)
+
+
+def _create(res: Resource, b: Builder, creating: set[Key],
+            action: Action = Action.CREATE) -> list[Step]:
+    kind = KINDS[res.key.kind]
+    if kind.first_created_by_parent and res.key.parent() in creating and _is_first(res, b):
+        return []  # its parent's create call carries it (createPod startip/endip)
+    if kind.lower_create is not None:
+        first = _first_child(res, b) if kind.name == "pod" else None
+        calls = kind.lower_create(b, res, first)
+        if not calls:
+            return []  # CloudStack made it already, as wanted
+    else:
+        calls = [b.call(kind.create or "", b.generic_params(res), creates=res.key)]
+    deferred_names = {f.name for f in kind.fields if f.deferred}
+    fields = {k: (None, v) for k, v in res.values.items() if k not in deferred_names}
+    title = "set" if kind.create == kind.update else "create"
+    steps = [_step(action, res, title, calls, kind.phase, fields)]
+    deferred = [f for f in kind.fields if f.deferred and res.values.get(f.name) not in
+                (None, False, "")]
+    if deferred:
+        title = "enable" if any(f.name == "enabled" for f in deferred) else "configure"
+        calls = b.update_calls(kind, res.key, res.values, [f.name for f in deferred])
+        steps.append(_step(action, res, title, calls, kind.finish_phase or kind.phase,
+                           {f.name: (None, res.values[f.name]) for f in deferred}))
+    return steps
+
+
+def _first_child(pod: Resource, b: Builder) -> Resource | None:
+    ranges = b.desired.children(pod.key, "management_range")
+    return min(ranges, key=lambda r: r.order) if ranges else None
+
+
+def _is_first(res: Resource, b: Builder) -> bool:
+    return _first_child(b.desired_parent(res), b) is res
+
+
+def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
+    assert change.desired is not None
+    res = change.desired
+    if kind.lower_update is not None:
+        calls = kind.lower_update(b, res, change.live, change.fields)
+        title = "set" if kind.create == kind.update else "update"
+        return [_step(Action.UPDATE, res, title, calls, kind.phase, change.fields)]
+    deferred = {f.name for f in kind.fields if f.deferred}
+    steps = []
+    now = {k: v for k, v in change.fields.items() if k not in deferred}
+    later = {k: v for k, v in change.fields.items() if k in deferred}
+    if now:
+        calls = b.update_calls(kind, res.key, res.values, list(now))
+        steps.append(_step(Action.UPDATE, res, "update", calls, kind.phase, now))
+    if later:
+        disabling = later.get("enabled", (None, True))[1] is False
+        calls = b.update_calls(kind, res.key, res.values, list(later))
+        title = "disable" if disabling else "enable" if "enabled" in later else "update"
+        # disabling goes first (with the kind), enabling last (the kind's finish phase)
+        phase = kind.phase if disabling else kind.finish_phase or kind.phase
+        steps.append(_step(Action.UPDATE, res, title, calls, phase, later))
+    return steps
+
+
+def _delete(res: Resource, b: Builder, action: Action = Action.DELETE,
+            origin: Origin | None = None) -> list[Step]:
+    kind = KINDS[res.key.kind]
+    if kind.delete is None:
+        return []
+    if kind.lower_delete is not None:
+        calls = kind.lower_delete(b, res)
+    else:
+        calls = [b.call(kind.delete, {"id": Ref(res.key)})]
+    step = _step(action, res, "delete", calls, kind.phase,
+                 {k: (v, None) for k, v in res.values.items() if v is not None})
+    if origin is not None:
+        step = Step(step.action, step.key, step.title, step.calls, step.phase, step.stage,
+                    step.order, origin, step.fields)
+    return [step]
+
+
+def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
+    """createPhysicalNetwork is refused in an enabled zone: disable it around the change."""
+    out = []
+    zones = {s.key.zone for s in steps if s.title == "create" and s.stage == 2
+             and KINDS[s.key.kind].needs_disabled_zone}
+    for zone in sorted(z for z in zones if z):
+        key = Key("zone", (zone,))
+        have = live.get(key)
+        if have is None or not have.values.get("enabled"):
+            continue
+        res = desired.get(key) or have
+        disable = Builder.call("updateZone", {"id": Ref(key), "allocationstate": "Disabled"})
+        out.append(_step(Action.UPDATE, res, "disable (to add a physical network)", [disable],
+                         KINDS["physical_network"].phase - 5, {"enabled": (True, False)}))
+        if res.values.get("enabled", True):
+            enable = Builder.call("updateZone", {"id": Ref(key), "allocationstate": "Enabled"})
+            out.append(_step(Action.UPDATE, res, "enable", [enable],
+                             KINDS["zone"].finish_phase or 130, {"enabled": (False, True)}))
+    return out
+
+
+# --- safety ------------------------------------------------------------------------------
+
+
+def check_safety(plan: Plan, allow_delete: bool, force: bool,
+                 threshold: float = DEFAULT_THRESHOLD) -> None:
+    """Refuse destructive steps without permission, and too many of them without --force."""
+    destructive = plan.destructive()
+    if not destructive:
+        return
+    if not (allow_delete or plan.prune):
+        names = ", ".join(sorted({str(s.key) for s in destructive})[:5])
+        raise UnsafePlan(f"the plan deletes or replaces {len({s.key for s in destructive})} "
+                         f"resource(s) ({names}...)",
+                         hint="re-run with --allow-delete (or --prune) if this is intended")
+    touched = len({s.key for s in destructive})
+    if force or plan.managed < THRESHOLD_MIN:
+        return
+    share = touched / max(plan.managed, 1)
+    if share > threshold:
+        raise UnsafePlan(f"the plan deletes or replaces {touched} of {plan.managed} managed "
+                         f"resources ({share:.0%}), above the {threshold:.0%} safety threshold",
+                         hint="re-run with --force if this is really intended")
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> tuple[tuple[Step, ...], str]:
+    """The steps and checksum of a saved plan."""
+    if data.get("format") != FORMAT:
+        raise ValueError("not a cstool plan (unknown format)")
+    return tuple(Step.from_dict(s) for s in data["steps"]), str(data["checksum"])
+
+
+__all__ = ["Action", "Call", "Diff", "Plan", "Ref", "Step", "Var", "check_safety",
+           "make_plan", "plan_from_dict", "Change"]

@@ -1,0 +1,97 @@
+"""The one row model text and Markdown share, so they cannot disagree."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cstool.model.diff import Action, Change
+from cstool.model.plan import Plan, Ref, Step, Var
+from cstool.model.resources import Resource
+
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "±", Action.DELETE: "-"}
+
+
+def show(value: Any) -> str:
+    """A value as a reviewer reads it."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(show(v) for v in value) + "]" if value else "[]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def show_param(value: Any) -> str:
+    if isinstance(value, Ref | Var):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return show(value)
+
+
+def label(kind: str, path: tuple[str, ...]) -> str:
+    return f"{kind.replace('_', ' ')} {'/'.join(path)}"
+
+
+@dataclass(frozen=True)
+class Row:
+    symbol: str
+    action: str
+    title: str
+    resource: str
+    kind: str
+    origin: str
+    destructive: bool
+    changes: tuple[tuple[str, str, str], ...]  # field, old, new
+    calls: tuple[str, ...]
+
+
+def step_row(step: Step) -> Row:
+    changes = tuple((name, show(old), show(new)) for name, (old, new) in step.fields.items())
+    calls = tuple(
+        " ".join([c.command, *(f"{k}={show_param(v)}" for k, v in c.params.items()
+                               if v is not None)]) for c in step.calls)
+    return Row(SYMBOL[step.action], step.action.value, step.title,
+               label(step.key.kind, step.key.path), step.key.kind,
+               str(step.origin) if step.origin else "", step.destructive, changes, calls)
+
+
+def plan_rows(plan: Plan) -> list[Row]:
+    return [step_row(s) for s in plan.steps]
+
+
+def summary(plan: Plan) -> str:
+    c = plan.counts()
+    return (f"{c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
+            f"{c['delete']} to delete")
+
+
+def by_kind(plan: Plan) -> dict[str, Counter[str]]:
+    """kind -> action -> resources."""
+    out: dict[str, Counter[str]] = {}
+    for action, key in plan.changes():
+        out.setdefault(key.kind, Counter())[action.value] += 1
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What differs between the config and the cloud."""
+
+    changed: tuple[Change, ...]
+    missing: tuple[Resource, ...]
+    unmanaged: tuple[Resource, ...]
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.changed or self.missing or self.unmanaged)
+
+    def counts(self) -> dict[str, int]:
+        return {"changed": len(self.changed), "missing": len(self.missing),
+                "unmanaged": len(self.unmanaged)}

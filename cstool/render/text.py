@@ -1,0 +1,63 @@
+"""Plain text (with colour on a terminal) for plans and drift."""
+
+from __future__ import annotations
+
+from cstool.model.plan import Plan
+from cstool.render.rows import Drift, label, plan_rows, show, summary
+
+COLORS = {"+": "32", "~": "33", "±": "35", "-": "31", "!": "1;31", "dim": "2", "bold": "1"}
+
+
+def _c(text: str, code: str, color: bool) -> str:
+    return f"\033[{COLORS.get(code, code)}m{text}\033[0m" if color else text
+
+
+def plan(p: Plan, target: str, color: bool = False) -> str:
+    lines = [f"Target: {target}"]
+    if p.empty:
+        lines.append("No changes: the cloud matches the configuration.")
+    else:
+        lines.append(f"Plan: {summary(p)} ({len(p.steps)} steps).")
+    for n, row in enumerate(plan_rows(p), 1):
+        head = f"{row.symbol} {row.title} {row.resource}"
+        flag = "  " + _c("(destructive)", "!", color) if row.destructive else ""
+        where = f"  {_c(row.origin, 'dim', color)}" if row.origin else ""
+        lines.append("")
+        lines.append(f"{n:>3}. {_c(head, row.symbol, color)}{flag}{where}")
+        for name, old, new in row.changes:
+            lines.append(f"       {name}: {old} -> {new}" if old != "(none)" else
+                         f"       {name}: {new}")
+        for call in row.calls:
+            lines.append(_c(f"       > {call}", "dim", color))
+    if p.unmanaged:
+        lines.append("")
+        action = "deleted by this plan (--prune)" if p.prune else "kept; --prune deletes them"
+        lines.append(f"Unmanaged: {len(p.unmanaged)} in the cloud, not in the config ({action}):")
+        lines.extend(f"  {label(r.key.kind, r.key.path)}" for r in p.unmanaged)
+    return "\n".join(lines) + "\n"
+
+
+def drift(d: Drift, target: str, color: bool = False) -> str:
+    lines = [f"Target: {target}"]
+    if d.in_sync:
+        lines.append("In sync: the cloud matches the configuration.")
+        return "\n".join(lines) + "\n"
+    c = d.counts()
+    lines.append(f"Drift: {c['changed']} changed, {c['missing']} missing, "
+                 f"{c['unmanaged']} unmanaged.")
+    for change in d.changed:
+        origin = f"  {_c(str(change.desired.origin), 'dim', color)}" \
+            if change.desired and change.desired.origin else ""
+        lines.append("")
+        lines.append(_c(f"~ changed {label(change.key.kind, change.key.path)}", "~", color)
+                     + origin)
+        for name, (old, new) in change.fields.items():
+            lines.append(f"    {name}: cloud has {show(old)}, config says {show(new)}")
+    for res in d.missing:
+        origin = f"  {_c(str(res.origin), 'dim', color)}" if res.origin else ""
+        lines.append("")
+        lines.append(_c(f"+ missing {label(res.key.kind, res.key.path)}", "+", color) + origin)
+    for res in d.unmanaged:
+        lines.append("")
+        lines.append(_c(f"- unmanaged {label(res.key.kind, res.key.path)}", "-", color))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,319 @@
+"""The simulator's wire: signature checks, envelopes, async jobs and injected faults,
+served in-process (a requests adapter under the cs client) or over HTTP (`cstool sim serve`).
+
+Never imports cstool.model or cstool.cloud.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+from cstool.simulator.commands import COMMANDS, ApiRefusal, P, ParamError
+from cstool.simulator.settings import seed
+from cstool.simulator.store import Store, public
+
+API_PATH = "/client/api"
+IN_PROCESS_ENDPOINT = "http://simulator.cstool.invalid/client/api"
+CONTENT_TYPE = "application/json; charset=UTF-8"
+EXPIRES_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+# --- signatures (ApiServer.verifyRequest) ------------------------------------------------
+
+
+def java_encode(value: str) -> str:
+    """java.net.URLEncoder.encode(value, "UTF-8") with '+' turned into %20 (and '~' encoded)."""
+    return quote(value, safe="*").replace("~", "%7E")
+
+
+def signature(params: dict[str, str], secret: str) -> str:
+    """CloudStack's request signature: sorted name=value, lower-cased, HMAC-SHA1, Base64."""
+    text = "&".join(f"{k}={java_encode(v)}" for k, v in sorted(params.items())
+                    if k != "signature").lower()
+    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _expired(value: str | None) -> bool:
+    if not value:
+        return True
+    for fmt in EXPIRES_FORMATS:
+        try:
+            when = datetime.strptime(value.replace("Z", "+0000"), fmt)
+        except ValueError:
+            continue
+        return when <= datetime.now(timezone.utc)
+    return True
+
+
+# --- faults ------------------------------------------------------------------------------
+
+_FAULT = re.compile(r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:(?P<action>latency|error|job|drop|lose)"
+                    r"(?:=(?P<value>.+))?$")
+
+
+@dataclass
+class Fault:
+    """One injected fault: for `command` ('*' = every command), on its nth call or on every call.
+
+    actions: latency=SECONDS, error=CODE (an API error), job (the async job fails),
+    drop (the connection drops before the server acts), lose (it acts, then the reply is lost).
+    """
+
+    command: str
+    action: str
+    nth: int | None = None
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        m = _FAULT.match(text.strip())
+        if not m:
+            raise ValueError(f"bad fault {text!r}: write COMMAND[#N]:latency=S|error=CODE|job|"
+                             "drop|lose, e.g. createPod#2:error=431 or '*:latency=0.05'")
+        return cls(m["cmd"], m["action"], int(m["nth"]) if m["nth"] else None, m["value"])
+
+    def matches(self, command: str, count: int) -> bool:
+        return self.command in ("*", command) and (self.nth is None or self.nth == count)
+
+
+class Dropped(Exception):
+    """The simulated connection dropped."""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> bytes:
+        return json.dumps(self.body).encode()
+
+
+# --- the simulator -----------------------------------------------------------------------
+
+
+class Simulator:
+    """A CloudStack management server in memory (optionally kept in a state file)."""
+
+    def __init__(self, state: Path | None = None, keys: dict[str, str] | None = None,
+                 faults: Iterable[Fault] = (), job_polls: int = 1) -> None:
+        self.store = Store.load(state)
+        with self.store.transaction():
+            seed(self.store)
+        self.keys = dict(keys or {})
+        self.faults = list(faults)
+        self.job_polls = job_polls  # queryAsyncJobResult answers "pending" this many times
+        self.calls: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    def handle(self, params: dict[str, str]) -> Reply:
+        """Answer one API request (decoded parameters) as CloudStack would."""
+        command = params.get("command")
+        refused = self._authenticate(params)
+        if refused is not None:
+            return refused
+        assert command is not None
+        with self._count_lock:
+            self.calls[command] += 1
+            count = self.calls[command]
+        faults = [f for f in self.faults if f.matches(command, count)]
+        for fault in faults:
+            if fault.action == "latency":
+                time.sleep(float(fault.value or 0))
+        if any(f.action == "drop" for f in faults):
+            raise Dropped(command)
+        for fault in faults:
+            if fault.action == "error":
+                return self._error(command, int(fault.value or 530), "Injected failure "
+                                   f"(simulator fault on call {count} of {command})")
+        reply = self._dispatch(command, params, fail_job=any(f.action == "job" for f in faults))
+        if any(f.action == "lose" for f in faults):
+            raise Dropped(command)
+        return reply
+
+    def _authenticate(self, params: dict[str, str]) -> Reply | None:
+        command = params.get("command")
+        if not command:
+            return self._error(None, 432, "no command specified")
+        lower = {k.lower(): v for k, v in params.items()}
+        secret = self.keys.get(lower.get("apikey", ""))
+        given = lower.get("signature")
+        ok = secret is not None and given is not None and hmac.compare_digest(
+            signature(params, secret).encode(), given.encode())
+        if ok and lower.get("signatureversion") == "3" and _expired(lower.get("expires")):
+            ok = False
+        if not ok or command not in COMMANDS and command != "queryAsyncJobResult":
+            return self._error(None if command not in COMMANDS else command, 401,
+                               "unable to verify user credentials and/or request signature")
+        return None
+
+    def _error(self, command: str | None, code: int, text: str) -> Reply:
+        key = f"{command.lower()}response" if command else "errorresponse"
+        cserror = ApiRefusal(code, text).cserrorcode
+        body = {key: {"uuidList": [], "errorcode": code, "cserrorcode": cserror, "errortext": text}}
+        return Reply(code, body, {"X-Description": text})
+
+    def _dispatch(self, command: str, params: dict[str, str], fail_job: bool) -> Reply:
+        key = f"{command.lower()}response"
+        if command == "queryAsyncJobResult":
+            return self._query_job(P(command, params))
+        spec = COMMANDS[command]
+        with self.store.transaction() as store:
+            try:
+                result = spec.handler(store, P(command, params))
+            except ParamError as exc:
+                return self._error(command, exc.code, exc.text)
+            except ApiRefusal as exc:
+                if spec.mode != "async":
+                    return self._error(command, exc.code, exc.text)
+                return Reply(200, {key: self._job(command, None, (exc.code, exc.text))})
+            if spec.mode == "sync":
+                return Reply(200, {key: result})
+            if fail_job:
+                failure = (530, f"Injected failure (simulator): {command} job failed")
+                return Reply(200, {key: self._job(command, None, failure)})
+            job = self._job(command, result, None)
+            if spec.mode == "async_create":
+                (obj,) = result.values()
+                job = {"id": obj["id"], **job}
+            return Reply(200, {key: job})
+
+    def _job(self, command: str, result: dict[str, Any] | None,
+             failure: tuple[int, str] | None) -> dict[str, str]:
+        jobid = self.store.new_id()
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        self.store.jobs[jobid] = {
+            "jobid": jobid, "cmd": f"org.apache.cloudstack.api.command.admin.{command}Cmd",
+            "created": now, "completed": now, "_polls": self.job_polls,
+            "_result": result, "_failure": failure,
+            "accountid": "acc0-0000-0000-0000-000000000001",
+            "userid": "usr0-0000-0000-0000-000000000001",
+        }
+        self.store.touch()
+        return {"jobid": jobid}
+
+    def _query_job(self, p: P) -> Reply:
+        with self.store.transaction() as store:
+            jobid = p.get("jobid")
+            job = store.jobs.get(jobid or "")
+            if job is None:
+                return self._error("queryAsyncJobResult", 431, "Unable to execute API command "
+                                   f"queryasyncjobresult due to invalid value. Invalid parameter "
+                                   f"jobid value={jobid} due to incorrect long value format, or "
+                                   "entity does not exist")
+            body = {k: v for k, v in job.items() if not k.startswith("_")}
+            body.update(jobprocstatus=0, jobresultcode=0, jobstatus=0)
+            if job["_polls"] > 0:
+                job["_polls"] -= 1
+                store.touch()
+                body.pop("completed")
+            elif job["_failure"]:
+                code, text = job["_failure"]
+                body.update(jobstatus=2, jobresultcode=code, jobresulttype="object",
+                            jobresult={"errorcode": code, "errortext": text})
+            else:
+                body.update(jobstatus=1, jobresulttype="object", jobresult=job["_result"])
+            return Reply(200, {"queryasyncjobresultresponse": public(body)})
+
+
+# --- in-process: a requests adapter under the cs client ----------------------------------
+
+
+def request_params(url: str, body: bytes | str | None) -> tuple[str, dict[str, str]]:
+    """The path and the decoded parameters of a request (query and form body merged)."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if body:
+        text = body.decode() if isinstance(body, bytes) else body
+        params.update(parse_qsl(text, keep_blank_values=True))
+    return parts.path, params
+
+
+class SimAdapter(BaseAdapter):
+    """Mount on a requests.Session: the cs client then talks to the simulator, no socket."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__()
+        self.sim = sim
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        path, params = request_params(request.url or "", request.body)
+        if path != API_PATH:
+            reply = Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
+        else:
+            try:
+                reply = self.sim.handle(params)
+            except Dropped as exc:
+                raise requests.ConnectionError(f"Connection aborted: simulated drop on {exc}",
+                                               request=request) from None
+        response = requests.Response()
+        response.status_code = reply.status
+        response._content = reply.content()
+        response.headers = CaseInsensitiveDict({"Content-Type": CONTENT_TYPE, **reply.headers})
+        response.url = request.url or ""
+        response.request = request
+        response.encoding = "utf-8"
+        response.reason = "OK" if reply.status == 200 else "Error"
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+# --- over HTTP ---------------------------------------------------------------------------
+
+
+def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+    """An HTTP server at http://host:port/client/api; serve_forever() runs it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            path, params = request_params(self.path, body)
+            if path != API_PATH:
+                reply = Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
+            else:
+                try:
+                    reply = sim.handle(params)
+                except Dropped:
+                    self.close_connection = True
+                    return
+            data = reply.content()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value.encode("latin-1", "replace").decode("latin-1"))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = _answer
+        do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:  # requests carry signatures
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
