@@ -18,3 +18,27 @@ def realdata() -> Path:
         if (base / "realdata").is_dir():
             return base / "realdata"
     pytest.skip("shared/realdata is not beside this checkout")
+
+
+@pytest.fixture
+def sim_api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An Api on a fresh in-process simulator whose state lives in tmp_path."""
+    from cstool.cloud.api import Api, sim_target
+
+    return Api(sim_target(tmp_path / "sim.json"))
+
+
+def raw_sim(tmp_path: Path | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    """A Simulator and a signed cs client on it (poll_interval 0)."""
+    import requests
+    from cs import CloudStack
+
+    from cstool.simulator.transport import IN_PROCESS_ENDPOINT, SimAdapter, Simulator
+
+    sim = Simulator(tmp_path / "sim.json" if tmp_path else None, keys={"key": "secret"},
+                    **kwargs)
+    session = requests.Session()
+    session.mount("http://simulator.cstool.invalid/", SimAdapter(sim))
+    client = CloudStack(IN_PROCESS_ENDPOINT, "key", "secret", session=session, poll_interval=0,
+                        fetch_result=True)
+    return sim, client

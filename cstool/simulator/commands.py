@@ -585,7 +585,7 @@ def create_physical_network(store: Store, p: P) -> dict[str, Any]:
         "tags": ",".join(tags) or None, "broadcastdomainrange": bdr,
         "networkspeed": p.get("networkspeed") or None,
     })
-    providers = [*AUTO_PROVIDERS, *(["Ovs"] if "GRE" in pn["isolationmethods"] or "" else [])]
+    providers = [*AUTO_PROVIDERS, *(["Ovs"] if "GRE" in (pn["isolationmethods"] or "") else [])]
     for provider in providers:
         state = "Enabled" if provider == "ConfigDrive" and not basic else "Disabled"
         _add_provider(store, pn, provider, state)
@@ -1150,6 +1150,8 @@ def list_capabilities(store: Store, p: P) -> dict[str, Any]:
         "customdiskofferingmaxsize": 1024, "regionsecondaryenabled": False,
         "kvmsnapshotenabled": False, "apilimitinterval": 1, "apilimitmax": 0,
         "allowuserviewdestroyedvm": False, "dynamicrolesenabled": True,
+        "allowuserexpungerecovervm": False, "allowuserexpungerecovervolume": True,
+        "allowuserviewalldomainaccounts": False,
     }}
 
 

@@ -178,6 +178,10 @@ class Simulator:
         if command == "queryAsyncJobResult":
             return self._query_job(P(command, params))
         spec = COMMANDS[command]
+        if fail_job and spec.mode != "sync":  # the job fails before it changes anything
+            with self.store.transaction():
+                failure = (530, f"Injected failure (simulator): {command} job failed")
+                return Reply(200, {key: self._job(command, None, failure)})
         with self.store.transaction() as store:
             try:
                 result = spec.handler(store, P(command, params))
@@ -187,11 +191,13 @@ class Simulator:
                 if spec.mode != "async":
                     return self._error(command, exc.code, exc.text)
                 return Reply(200, {key: self._job(command, None, (exc.code, exc.text))})
+            except Exception as exc:  # a simulator bug: answer like the server's 530
+                return self._error(command, 530, f"Internal error executing command: "
+                                   f"{type(exc).__name__}: {exc}")
             if spec.mode == "sync":
+                if fail_job:  # a sync command has no job to fail: its call fails
+                    return self._error(command, 530, f"Injected failure (simulator): {command}")
                 return Reply(200, {key: result})
-            if fail_job:
-                failure = (530, f"Injected failure (simulator): {command} job failed")
-                return Reply(200, {key: self._job(command, None, failure)})
             job = self._job(command, result, None)
             if spec.mode == "async_create":
                 (obj,) = result.values()
