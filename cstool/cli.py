@@ -35,7 +35,16 @@ SimState = Annotated[Path, typer.Option("--sim-state", help="the simulator's sta
 Profile = Annotated[str | None, typer.Option(
     "--profile", help="a section of cloudstack.ini or a CloudMonkey (~/.cmk/config) profile",
     rich_help_panel=TARGET)]
-Format = Annotated[str, typer.Option("--format", "-f", help="text, markdown or json")]
+def _check_format(fmt: str) -> str:
+    from cstool.render import FORMATS
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    return fmt
+
+
+Format = Annotated[str, typer.Option("--format", "-f", help="text, markdown or json",
+                                     callback=_check_format)]
 DEFAULT_STATE = Path(".cstool/sim.json")
 
 
@@ -77,14 +86,6 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"cstool {__version__}")
         raise typer.Exit()
-
-
-def _check_format(fmt: str) -> str:
-    from cstool.render import FORMATS
-
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
-    return fmt
 
 
 def _api(sim: bool, sim_state: Path, profile: str | None, job_timeout: float = 600.0,
@@ -151,7 +152,6 @@ def plan(
     from cstool.render import render_plan
 
     def action() -> ExitCode:
-        _check_format(fmt)
         desired = ops.desired_state(configs)
         api = _api(sim, sim_state, profile)
         result, _live = ops.plan(api, desired.state, prune)
@@ -179,7 +179,6 @@ def drift(
     from cstool.render import render_drift
 
     def action() -> ExitCode:
-        _check_format(fmt)
         desired = ops.desired_state(configs)
         api = _api(sim, sim_state, profile)
         found = ops.drift(api, desired.state)

@@ -272,8 +272,9 @@ def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
         return _create(change.desired, b, creating)
     if change.action is Action.REPLACE:
         assert change.desired is not None and change.live is not None
-        deleted = _delete(change.live, b, Action.REPLACE, change.desired.origin)
-        return deleted + _create(change.desired, b, creating, Action.REPLACE)
+        deleted = _delete(change.live, b, Action.REPLACE, change.desired.origin, change.fields)
+        created = _create(change.desired, b, creating, Action.REPLACE)
+        return deleted + [_with_fields(s, change.fields) for s in created]
     assert change.desired is not None and change.live is not None
     return _update(kind, change, b)
 
@@ -337,8 +338,14 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
     return steps
 
 
+def _with_fields(step: Step, fields: Mapping[str, tuple[Any, Any]]) -> Step:
+    return Step(step.action, step.key, step.title, step.calls, step.phase, step.stage,
+                step.order, step.origin, dict(fields))
+
+
 def _delete(res: Resource, b: Builder, action: Action = Action.DELETE,
-            origin: Origin | None = None) -> list[Step]:
+            origin: Origin | None = None,
+            fields: Mapping[str, tuple[Any, Any]] | None = None) -> list[Step]:
     kind = KINDS[res.key.kind]
     if kind.delete is None:
         return []
@@ -346,8 +353,8 @@ def _delete(res: Resource, b: Builder, action: Action = Action.DELETE,
         calls = kind.lower_delete(b, res)
     else:
         calls = [b.call(kind.delete, {"id": Ref(res.key)})]
-    step = _step(action, res, "delete", calls, kind.phase,
-                 {k: (v, None) for k, v in res.values.items() if v is not None})
+    gone = {k: (v, None) for k, v in res.values.items() if v is not None}
+    step = _step(action, res, "delete", calls, kind.phase, fields or gone)
     if origin is not None:
         step = Step(step.action, step.key, step.title, step.calls, step.phase, step.stage,
                     step.order, origin, step.fields)

@@ -24,9 +24,9 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
         out.append(f"| {kind.replace('_', ' ')} | " +
                    " | ".join(str(counts.get(a, 0) or "") for a in ACTIONS) + " |")
     rows = plan_rows(p)
-    destructive = [r for r in rows if r.destructive]
+    destructive = list({r.resource: r for r in rows if r.destructive}.values())
     if destructive:
-        out += ["", f"> [!WARNING]", f"> **{len(destructive)} destructive step(s):**"]
+        out += ["", f"> [!WARNING]", f"> **{len(destructive)} resource(s) deleted or replaced:**"]
         out += [f"> - `{r.action}` {r.resource}" + (f" ({r.origin})" if r.origin else "")
                 for r in destructive]
     out += ["", "<details><summary>Steps and API calls</summary>", ""]

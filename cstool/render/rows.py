@@ -16,7 +16,7 @@ SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "±", Action.D
 
 def show(value: Any) -> str:
     """A value as a reviewer reads it."""
-    if value is None:
+    if value is None or value == "":
         return "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
