@@ -77,11 +77,16 @@ class Applier:
         sorter = TopologicalSorter({i: deps.get(i, set()) for i in range(len(steps))})
         sorter.prepare()
         running: dict[Future[None], StepResult] = {}
+        ready: list[int] = []
         stopping = interrupted = False
-        with ThreadPoolExecutor(max(1, self.parallelism)) as pool:
+        width = max(1, self.parallelism)
+        with ThreadPoolExecutor(width) as pool:
             while True:
                 if not stopping:
-                    for i in sorter.get_ready():
+                    ready.extend(sorter.get_ready())
+                    ready.sort()  # in plan order, as the reviewer read it
+                    while ready and len(running) < width:  # never queue beyond the width
+                        i = ready.pop(0)
                         self._emit("start", results[i])
                         running[pool.submit(self._run, results[i])] = results[i]
                 if not running:

@@ -392,9 +392,9 @@ def check_safety(plan: Plan, allow_delete: bool, force: bool,
     if not destructive:
         return
     if not (allow_delete or plan.prune):
-        names = ", ".join(sorted({str(s.key) for s in destructive})[:5])
-        raise UnsafePlan(f"the plan deletes or replaces {len({s.key for s in destructive})} "
-                         f"resource(s) ({names}...)",
+        keys = sorted({str(s.key) for s in destructive})
+        names = ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "")
+        raise UnsafePlan(f"the plan deletes or replaces {len(keys)} resource(s): {names}",
                          hint="re-run with --allow-delete (or --prune) if this is intended")
     touched = len({s.key for s in destructive})
     if force or plan.managed < THRESHOLD_MIN:
