@@ -260,7 +260,7 @@ def make_plan(desired: State, live: State, prune: bool = False) -> Plan:
 
 def _step(action: Action, res: Resource, title: str, calls: list[Call], phase: int,
           fields: Mapping[str, tuple[Any, Any]] | None = None) -> Step:
-    stage = 0 if res.key.zone is None else 1 if action is Action.DELETE else 2
+    stage = 0 if res.key.zone is None else 1 if title == "delete" else 2  # replace: both
     return Step(action, res.key, title, tuple(calls), phase, stage, res.order, res.origin,
                 dict(fields or {}))
 
