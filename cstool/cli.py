@@ -255,7 +255,7 @@ def sim_serve(
     api_key: Annotated[str | None, typer.Option(help="API key clients sign with (random if unset)")] = None,
     secret_key: Annotated[str | None, typer.Option(help="secret key (random if unset)")] = None,
     fault: Annotated[list[str] | None, typer.Option(
-        help="inject a fault: COMMAND[#N]:latency=S|error=CODE|job|drop|lose (repeatable)")] = None,
+        help="inject a fault: COMMAND or COMMAND#N (its Nth call), then :latency=S, :error=CODE, :job, :drop or :lose; repeatable")] = None,
     job_polls: Annotated[int, typer.Option(help="times queryAsyncJobResult says 'pending'")] = 1,
 ) -> None:
     """Serve the simulator over HTTP at /client/api for any CloudStack client."""
@@ -281,6 +281,7 @@ def sim_serve(
         pass
     finally:
         server.server_close()
+        sim.store.flush()
 
 
 @app.command()

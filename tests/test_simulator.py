@@ -308,6 +308,7 @@ def test_fault_syntax_of_latency() -> None:
 def test_state_file_is_written_atomically_and_reloaded(tmp_path: Path) -> None:
     sim, cs = raw_sim(tmp_path)
     _zone(cs)
+    sim.store.flush()  # writes are throttled; a flush (or exit) writes what is pending
     assert json.loads((tmp_path / "sim.json").read_text())["format"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["sim.json"]  # no temp file left
     again = Simulator(tmp_path / "sim.json", keys={"key": "secret"})

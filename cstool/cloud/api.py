@@ -37,17 +37,19 @@ class Target:
     timeout: int = 30
     poll_interval: float = 1.0
     simulator: Any = None  # the in-process Simulator, when --sim
+    faults: Any = None  # this client's injected faults (simulator only)
 
 
 def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1) -> Target:
     """The built-in simulator, in-process, with its state in `state`."""
-    from cstool.simulator.transport import IN_PROCESS_ENDPOINT, SimAdapter, Simulator
+    from cstool.simulator.transport import IN_PROCESS_ENDPOINT, Faults, SimAdapter, Simulator
 
-    sim = Simulator(state, keys={SIM_KEY: SIM_SECRET}, faults=faults or [], job_polls=job_polls)
+    sim = Simulator.shared(state, keys={SIM_KEY: SIM_SECRET})
     session = requests.Session()
-    session.mount(IN_PROCESS_ENDPOINT.rsplit("/client", 1)[0] + "/", SimAdapter(sim))
+    adapter = SimAdapter(sim, Faults(faults or []), job_polls)
+    session.mount(IN_PROCESS_ENDPOINT.rsplit("/client", 1)[0] + "/", adapter)
     return Target(f"simulator ({state})", IN_PROCESS_ENDPOINT, SIM_KEY, SIM_SECRET, session,
-                  poll_interval=0.0, simulator=sim)
+                  poll_interval=0.0, simulator=sim, faults=adapter.faults)
 
 
 def _cmk_profile(name: str) -> dict[str, str] | None:

@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +29,11 @@ TABLES = (
 class Store:
     """All simulated objects; one lock serialises every command."""
 
-    def __init__(self, path: Path | None = None, seed: str = "cstool") -> None:
+    def __init__(self, path: Path | None = None, seed: str = "cstool",
+                 save_interval: float = 0.5) -> None:
         self.path = path
+        self.save_interval = save_interval  # write at most this often; flush() forces it
+        self._saved_at = 0.0
         self.seed = seed
         self.seq = 0
         self.tables: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TABLES}
@@ -70,7 +74,7 @@ class Store:
     # --- persistence ---------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        jobs = dict(list(self.jobs.items())[-1000:])
+        jobs = dict(list(self.jobs.items())[-200:])  # enough to answer recent job queries
         return {"format": FORMAT, "seed": self.seed, "seq": self.seq, "tables": self.tables,
                 "jobs": jobs}
 
@@ -87,9 +91,15 @@ class Store:
                 store.tables[table] = data["tables"].get(table, {})
         return store
 
-    def save(self) -> None:
-        """Write atomically (temp file + rename): the file is never half-written."""
+    def save(self, force: bool = False) -> None:
+        """Write atomically (temp file + rename): the file is never half-written.
+
+        Writes are throttled to one per save_interval (a large cloud is megabytes of JSON);
+        flush() writes whatever is pending.
+        """
         if self.path is None or not self.dirty:
+            return
+        if not force and time.monotonic() - self._saved_at < self.save_interval:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".sim-", dir=self.path.parent)
@@ -101,6 +111,11 @@ class Store:
             os.unlink(tmp)
             raise
         self.dirty = False
+        self._saved_at = time.monotonic()
+
+    def flush(self) -> None:
+        with self.lock:
+            self.save(force=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -6,6 +6,7 @@ Never imports cstool.model or cstool.cloud.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import hmac
@@ -112,6 +113,25 @@ class Reply:
 # --- the simulator -----------------------------------------------------------------------
 
 
+class Faults:
+    """Faults for one client of the simulator, with that client's call counts."""
+
+    def __init__(self, faults: Iterable[Fault] = ()) -> None:
+        self.faults = list(faults)
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def for_call(self, command: str) -> list[Fault]:
+        with self._lock:
+            self.calls[command] += 1
+            count = self.calls[command]
+        return [f for f in self.faults if f.matches(command, count)]
+
+
+_SHARED: dict[Path, Simulator] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class Simulator:
     """A CloudStack management server in memory (optionally kept in a state file)."""
 
@@ -120,23 +140,40 @@ class Simulator:
         self.store = Store.load(state)
         with self.store.transaction():
             seed(self.store)
+        self.store.flush()
         self.keys = dict(keys or {})
-        self.faults = list(faults)
+        self.faults = Faults(faults)
         self.job_polls = job_polls  # queryAsyncJobResult answers "pending" this many times
-        self.calls: Counter[str] = Counter()
-        self._count_lock = threading.Lock()
 
-    def handle(self, params: dict[str, str]) -> Reply:
+    @classmethod
+    def shared(cls, state: Path, keys: dict[str, str]) -> Simulator:
+        """One simulator per state file in this process (saved at exit at the latest)."""
+        path = state.resolve()
+        with _SHARED_LOCK:
+            sim = _SHARED.get(path)
+            if sim is None:
+                sim = _SHARED[path] = cls(state)
+            sim.keys.update(keys)
+            return sim
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.faults.calls
+
+    def handle(self, params: dict[str, str], faults: Faults | None = None,
+               job_polls: int | None = None) -> Reply:
         """Answer one API request (decoded parameters) as CloudStack would."""
         command = params.get("command")
         refused = self._authenticate(params)
         if refused is not None:
             return refused
         assert command is not None
-        with self._count_lock:
-            self.calls[command] += 1
-            count = self.calls[command]
-        faults = [f for f in self.faults if f.matches(command, count)]
+        faults_now = (faults or self.faults).for_call(command)
+        polls = self.job_polls if job_polls is None else job_polls
+        return self._handle(command, params, faults_now, polls)
+
+    def _handle(self, command: str, params: dict[str, str], faults: list[Fault],
+                polls: int) -> Reply:
         for fault in faults:
             if fault.action == "latency":
                 time.sleep(float(fault.value or 0))
@@ -145,8 +182,8 @@ class Simulator:
         for fault in faults:
             if fault.action == "error":
                 return self._error(command, int(fault.value or 530), "Injected failure "
-                                   f"(simulator fault on call {count} of {command})")
-        reply = self._dispatch(command, params, fail_job=any(f.action == "job" for f in faults))
+                                   f"(simulator fault {fault.command}#{fault.nth or '*'} on {command})")
+        reply = self._dispatch(command, params, any(f.action == "job" for f in faults), polls)
         if any(f.action == "lose" for f in faults):
             raise Dropped(command)
         return reply
@@ -173,7 +210,8 @@ class Simulator:
         body = {key: {"uuidList": [], "errorcode": code, "cserrorcode": cserror, "errortext": text}}
         return Reply(code, body, {"X-Description": text})
 
-    def _dispatch(self, command: str, params: dict[str, str], fail_job: bool) -> Reply:
+    def _dispatch(self, command: str, params: dict[str, str], fail_job: bool,
+                  polls: int) -> Reply:
         key = f"{command.lower()}response"
         if command == "queryAsyncJobResult":
             return self._query_job(P(command, params))
@@ -181,7 +219,7 @@ class Simulator:
         if fail_job and spec.mode != "sync":  # the job fails before it changes anything
             with self.store.transaction():
                 failure = (530, f"Injected failure (simulator): {command} job failed")
-                return Reply(200, {key: self._job(command, None, failure)})
+                return Reply(200, {key: self._job(command, None, failure, polls)})
         with self.store.transaction() as store:
             try:
                 result = spec.handler(store, P(command, params))
@@ -190,7 +228,7 @@ class Simulator:
             except ApiRefusal as exc:
                 if spec.mode != "async":
                     return self._error(command, exc.code, exc.text)
-                return Reply(200, {key: self._job(command, None, (exc.code, exc.text))})
+                return Reply(200, {key: self._job(command, None, (exc.code, exc.text), polls)})
             except Exception as exc:  # a simulator bug: answer like the server's 530
                 return self._error(command, 530, f"Internal error executing command: "
                                    f"{type(exc).__name__}: {exc}")
@@ -198,19 +236,19 @@ class Simulator:
                 if fail_job:  # a sync command has no job to fail: its call fails
                     return self._error(command, 530, f"Injected failure (simulator): {command}")
                 return Reply(200, {key: result})
-            job = self._job(command, result, None)
+            job = self._job(command, result, None, polls)
             if spec.mode == "async_create":
                 (obj,) = result.values()
                 job = {"id": obj["id"], **job}
             return Reply(200, {key: job})
 
     def _job(self, command: str, result: dict[str, Any] | None,
-             failure: tuple[int, str] | None) -> dict[str, str]:
+             failure: tuple[int, str] | None, polls: int) -> dict[str, str]:
         jobid = self.store.new_id()
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
         self.store.jobs[jobid] = {
             "jobid": jobid, "cmd": f"org.apache.cloudstack.api.command.admin.{command}Cmd",
-            "created": now, "completed": now, "_polls": self.job_polls,
+            "created": now, "completed": now, "_polls": polls,
             "_result": result, "_failure": failure,
             "accountid": "acc0-0000-0000-0000-000000000001",
             "userid": "usr0-0000-0000-0000-000000000001",
@@ -258,9 +296,12 @@ def request_params(url: str, body: bytes | str | None) -> tuple[str, dict[str, s
 class SimAdapter(BaseAdapter):
     """Mount on a requests.Session: the cs client then talks to the simulator, no socket."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, faults: Faults | None = None,
+                 job_polls: int | None = None) -> None:
         super().__init__()
         self.sim = sim
+        self.faults = faults
+        self.job_polls = job_polls
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         path, params = request_params(request.url or "", request.body)
@@ -268,7 +309,7 @@ class SimAdapter(BaseAdapter):
             reply = Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
         else:
             try:
-                reply = self.sim.handle(params)
+                reply = self.sim.handle(params, self.faults, self.job_polls)
             except Dropped as exc:
                 raise requests.ConnectionError(f"Connection aborted: simulated drop on {exc}",
                                                request=request) from None
@@ -323,3 +364,9 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Th
             pass
 
     return ThreadingHTTPServer((host, port), Handler)
+
+
+@atexit.register
+def _flush_shared() -> None:
+    for sim in list(_SHARED.values()):
+        sim.store.flush()

@@ -1,0 +1,5 @@
+"""python -m cstool"""
+
+from cstool.cli import main
+
+main()
