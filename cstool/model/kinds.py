@@ -91,6 +91,7 @@ class Kind:
     lower_delete: Callable[..., list[Any]] | None = None
     derive: Callable[[Any, Any], list[Any]] | None = None  # implicit kinds: from their parent
     auto_created_when: Callable[[Any, Any], bool] | None = None  # (live res, live state)
+    title_of: Callable[[Any], str] | None = None  # what a step on it says it does
     doc: str = ""
 
     @property
@@ -433,6 +434,7 @@ PROVIDER = Kind(
               parent_id="physicalnetworkid"),
     create="addNetworkServiceProvider", update="updateNetworkServiceProvider",
     lower_create=_provider_create, lower_update=_provider_update,
+    title_of=lambda res: "enable" if res.values.get("enabled") else "disable",
     doc="network service providers: name -> enabled | disabled",
 )
 

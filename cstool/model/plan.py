@@ -293,7 +293,10 @@ def _create(res: Resource, b: Builder, creating: set[Key],
         calls = [b.call(kind.create or "", b.generic_params(res), creates=res.key)]
     deferred_names = {f.name for f in kind.fields if f.deferred}
     fields = {k: (None, v) for k, v in res.values.items() if k not in deferred_names}
-    title = "set" if kind.create == kind.update else "create"
+    title = kind.title_of(res) if kind.title_of else "set" if kind.create == kind.update \
+        else "create"
+    if kind.auto_created and action is Action.CREATE:
+        action = Action.UPDATE  # CloudStack made it (a provider, a setting): we only set it
     steps = [_step(action, res, title, calls, kind.phase, fields)]
     deferred = [f for f in kind.fields if f.deferred and res.values.get(f.name) not in
                 (None, False, "")]
@@ -319,7 +322,8 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
     res = change.desired
     if kind.lower_update is not None:
         calls = kind.lower_update(b, res, change.live, change.fields)
-        title = "set" if kind.create == kind.update else "update"
+        title = kind.title_of(res) if kind.title_of else "set" if kind.create == kind.update \
+            else "update"
         return [_step(Action.UPDATE, res, title, calls, kind.phase, change.fields)]
     deferred = {f.name for f in kind.fields if f.deferred}
     steps = []
