@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -45,6 +47,13 @@ def _check_format(fmt: str) -> str:
 
 Format = Annotated[str, typer.Option("--format", "-f", help="text, markdown or json",
                                      callback=_check_format)]
+Record = Annotated[Path | None, typer.Option(
+    "--record", help="write every API exchange to this YAML file (no credentials)",
+    rich_help_panel=TARGET)]
+RecordEndpoint = Annotated[bool, typer.Option(
+    "--record-endpoint", help="keep the endpoint host in the recording", rich_help_panel=TARGET)]
+Replay = Annotated[Path | None, typer.Option(
+    "--replay", help="answer from a recording instead of a cloud", rich_help_panel=TARGET)]
 DEFAULT_STATE = Path(".cstool/sim.json")
 
 
@@ -88,18 +97,57 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _api(sim: bool, sim_state: Path, profile: str | None, job_timeout: float = 600.0,
-         faults: list[str] | None = None):  # type: ignore[no-untyped-def]
-    """The composition root: pick the target, never silently the simulator."""
-    from cstool.cloud.api import Api, configured_target, sim_target
+@contextmanager
+def _api(opts: TargetOptions, job_timeout: float = 600.0,
+         faults: list[str] | None = None) -> Iterator[Any]:
+    """The composition root: pick the target (never silently the simulator), record, replay."""
+    import requests
 
-    if sim:
-        from cstool.simulator.transport import Fault
+    from cstool.cloud.api import Api, configured_target, replay_target, sim_target
+    from cstool.cloud.record import Recording, Replay, cloudstack_version, start_recording
 
-        target = sim_target(sim_state, [Fault.parse(f) for f in faults or []])
-    else:
-        target = configured_target(profile)
-    return Api(target, job_timeout=job_timeout)
+    with ExitStack() as stack:
+        if opts.replay is not None:
+            target = replay_target(opts.replay)
+            stack.enter_context(Replay(Recording.load(opts.replay), target.endpoint))
+        elif opts.sim:
+            from cstool.simulator.transport import Fault
+
+            target = sim_target(opts.sim_state, [Fault.parse(f) for f in faults or []])
+        else:
+            target = configured_target(opts.profile)
+        api = Api(target, job_timeout=job_timeout)
+        if opts.record is not None:
+            if target.session is None:
+                target.session = requests.Session()
+                api = Api(target, job_timeout=job_timeout)
+            recording = start_recording(target.session, target.endpoint,
+                                        (target.key or "", target.secret or ""),
+                                        opts.record_endpoint)
+            try:
+                api.call("listCapabilities")
+            except CstoolError:
+                pass
+            version = cloudstack_version(recording)
+            if version:
+                recording.header["cloudstack_version"] = version
+            stack.callback(_save_recording, recording, opts.record)
+        yield api
+
+
+def _save_recording(recording: Any, path: Path) -> None:
+    recording.save(path)
+    _err(f"recorded {len(recording.exchanges)} API exchange(s) to {path}")
+
+
+@dataclass
+class TargetOptions:
+    sim: bool = False
+    sim_state: Path = Path(".cstool/sim.json")
+    profile: str | None = None
+    record: Path | None = None
+    record_endpoint: bool = False
+    replay: Path | None = None
 
 
 def _color() -> bool:
@@ -143,6 +191,7 @@ def plan(
     out: Annotated[Path | None, typer.Option("--out", help="save the plan (JSON) for apply")] = None,
     prune: Annotated[bool, typer.Option(help="delete what the cloud has and the config lacks")] = False,
     sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
     debug: Debug = False,
 ) -> None:
     """Show what apply would change, as the exact API calls in CloudStack's order.
@@ -153,8 +202,8 @@ def plan(
 
     def action() -> ExitCode:
         desired = ops.desired_state(configs)
-        api = _api(sim, sim_state, profile)
-        result, _live = ops.plan(api, desired.state, prune)
+        with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
+            result, _live = ops.plan(api, desired.state, prune)
         typer.echo(render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"),
                    nl=False)
         if out is not None:
@@ -170,6 +219,7 @@ def plan(
 def drift(
     configs: Configs, fmt: Format = "text",
     sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
     debug: Debug = False,
 ) -> None:
     """Report what differs between the cloud and the config: changed, missing, unmanaged.
@@ -180,8 +230,8 @@ def drift(
 
     def action() -> ExitCode:
         desired = ops.desired_state(configs)
-        api = _api(sim, sim_state, profile)
-        found = ops.drift(api, desired.state)
+        with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
+            found = ops.drift(api, desired.state)
         typer.echo(render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"),
                    nl=False)
         return ExitCode.OK if found.in_sync else ExitCode.CHANGES
@@ -201,50 +251,58 @@ def apply(
     parallelism: Annotated[int, typer.Option(min=1, max=64, help="steps run at once")] = 4,
     job_timeout: Annotated[float, typer.Option(help="seconds to wait for each async job")] = 600,
     sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
     fault: Annotated[list[str] | None, typer.Option(
         help="with --sim: inject a fault, e.g. createPod#1:error=431", hidden=True)] = None,
     debug: Debug = False,
 ) -> None:
     """Carry out the plan: confirm, then run it in dependency order. Exit 0 done, 1 error."""
-    from cstool.errors import ApplyFailed, UnsafePlan
-    from cstool.model.plan import check_safety
-    from cstool.render import render_plan
+    opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)
 
     def action() -> ExitCode:
-        api = _api(sim, sim_state, profile, job_timeout, fault)
-        if ops.is_saved_plan(configs):
-            saved, desired = ops.load_saved_plan(configs[0])
-            result, live = ops.plan(api, desired, bool(saved.get("prune")))
-            ops.check_saved(saved, result)
-            _err(f"saved plan {configs[0]} still matches the cloud (checksum {saved['checksum']})")
-        else:
-            desired = ops.desired_state(configs).state
-            result, live = ops.plan(api, desired, prune)
-        typer.echo(render_plan("text", result, api.target.name, color=_color()), nl=False)
-        if result.empty:
-            return ExitCode.OK
-        check_safety(result, allow_delete or prune, force)
-        if not yes:
-            if not sys.stdin.isatty():
-                raise UnsafePlan("refusing to apply without confirmation: no terminal to ask on",
-                                 hint="pass --yes to apply non-interactively")
-            if not typer.confirm(f"Apply these {len(result.steps)} steps?"):
-                _err("nothing applied")
-                return ExitCode.ERROR
-        from cstool.progress import Progress
-
-        with Progress(len(result.steps), sys.stdout.isatty()) as progress:
-            outcome = ops.apply(api, result, live, parallelism, progress.event)
-        for line in progress.summary(outcome):
-            typer.echo(line)
-        if not outcome.ok:
-            raise ApplyFailed("apply stopped: " + ("interrupted" if outcome.interrupted else
-                              f"{len(outcome.failed)} step(s) failed"),
-                              hint="fix the cause and run the same command again: it plans "
-                              "only what remains")
-        return ExitCode.OK
+        with _api(opts, job_timeout, fault) as api:
+            return _apply(api, configs, yes, prune, allow_delete, force, parallelism)
 
     run(action, debug)
+
+
+def _apply(api: Any, configs: list[Path], yes: bool, prune: bool, allow_delete: bool,
+           force: bool, parallelism: int) -> ExitCode:
+    """plan, show, check, confirm, execute, report."""
+    from cstool.errors import ApplyFailed, UnsafePlan
+    from cstool.model.plan import check_safety
+    from cstool.progress import Progress
+    from cstool.render import render_plan
+
+    if ops.is_saved_plan(configs):
+        saved, desired = ops.load_saved_plan(configs[0])
+        result, live = ops.plan(api, desired, bool(saved.get("prune")))
+        ops.check_saved(saved, result)
+        _err(f"saved plan {configs[0]} still matches the cloud (checksum {saved['checksum']})")
+    else:
+        desired = ops.desired_state(configs).state
+        result, live = ops.plan(api, desired, prune)
+    typer.echo(render_plan("text", result, api.target.name, color=_color()), nl=False)
+    if result.empty:
+        return ExitCode.OK
+    check_safety(result, allow_delete or prune, force)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UnsafePlan("refusing to apply without confirmation: no terminal to ask on",
+                             hint="pass --yes to apply non-interactively")
+        if not typer.confirm(f"Apply these {len(result.steps)} steps?"):
+            _err("nothing applied")
+            return ExitCode.ERROR
+    with Progress(len(result.steps), sys.stdout.isatty()) as progress:
+        outcome = ops.apply(api, result, live, parallelism, progress.event)
+    for line in progress.summary(outcome):
+        typer.echo(line)
+    if not outcome.ok:
+        raise ApplyFailed("apply stopped: " + ("interrupted" if outcome.interrupted else
+                          f"{len(outcome.failed)} step(s) failed"),
+                          hint="fix the cause and run the same command again: it plans "
+                          "only what remains")
+    return ExitCode.OK
 
 
 @sim_app.command("serve")

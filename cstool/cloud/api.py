@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from cs import CloudStack, CloudStackApiException, CloudStackException, read_config
 
-from cstool.errors import ApiError, CstoolError, JobTimeout, NoTarget, Unreachable
+from cstool.errors import ApiError, CstoolError, JobTimeout, NoTarget, ReplayMiss, Unreachable
 
 SIM_KEY = "cstool-simulator-key"
 SIM_SECRET = "cstool-simulator-secret"  # the in-process simulator's own; not a credential
@@ -38,6 +38,14 @@ class Target:
     poll_interval: float = 1.0
     simulator: Any = None  # the in-process Simulator, when --sim
     faults: Any = None  # this client's injected faults (simulator only)
+
+
+def replay_target(path: Path) -> Target:
+    """Answers from a recording (no cloud, no credentials)."""
+    from cstool.cloud.record import REPLAY_ENDPOINT
+
+    return Target(f"replay of {path}", REPLAY_ENDPOINT, "replay", "replay",
+                  requests.Session(), poll_interval=0.0)
 
 
 def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1) -> Target:
@@ -157,6 +165,13 @@ class Api:
                 raise _JobTimeout(str(exc.args[1])) from None
             raise Unreachable(self.target.name, str(exc.args[0] if exc.args else exc)) from None
         except requests.RequestException as exc:
+            if "Connection refused by Responses" in str(exc) and exc.request is not None:
+                from cstool.cloud.record import request_params
+
+                sent = request_params(exc.request)
+                shown = " ".join(f"{k}={v}" for k, v in sent.items() if k != "command")
+                raise ReplayMiss(f"the recording has no answer for {command} {shown}".rstrip(),
+                                 hint="record it again against a cloud that has it") from None
             raise Unreachable(self.target.name, type(exc).__name__ + ": " + str(exc)) from None
         except SystemExit as exc:  # cs exits on missing config; never let it leak
             raise CstoolError(f"the cs client stopped: {exc}") from None
