@@ -343,6 +343,73 @@ def sim_serve(
 
 
 @app.command()
+def export(
+    zone: Annotated[list[str] | None, typer.Option("--zone", help="only this zone (repeatable)")] = None,
+    split: Annotated[Path | None, typer.Option("--split", help="write one file per zone into DIR",
+                                               metavar="DIR")] = None,
+    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
+    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
+    debug: Debug = False,
+) -> None:
+    """Write the live cloud as config YAML (stdout, or --split DIR); its plan is empty."""
+    from cstool import __version__
+    from cstool.model.export import dump, split as split_config
+
+    def action() -> ExitCode:
+        with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
+            config = ops.export(api, zone or [])
+            header = f"Exported from {api.target.name} by cstool {__version__}."
+        if split is None:
+            typer.echo(dump(config, header), nl=False)
+            return ExitCode.OK
+        split.mkdir(parents=True, exist_ok=True)
+        for name, part in split_config(config).items():
+            (split / name).write_text(dump(part, header))
+            _err(f"wrote {split / name}")
+        return ExitCode.OK
+
+    run(action, debug)
+
+
+@app.command("import-marvin")
+def import_marvin(
+    cfg: Annotated[Path, typer.Argument(help="a Marvin deployDataCenter config (.cfg)")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the YAML here")] = None,
+    debug: Debug = False,
+) -> None:
+    """Convert a Marvin zone config into cstool YAML, then validate it.
+
+    What cstool does not model (clusters, hosts, storage, devices) is listed as a warning.
+    Exit 0 when the result validates, 1 when it does not.
+    """
+
+    def action() -> ExitCode:
+        text, warnings = ops.import_marvin(cfg)
+        for warning in warnings:
+            _err(f"{cfg}: warning: {warning}")
+        target = out
+        if out is None:
+            typer.echo(text, nl=False)
+            import tempfile
+
+            tmp = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+            tmp.write(text)
+            tmp.close()
+            target = Path(tmp.name)
+        else:
+            out.write_text(text)
+            _err(f"wrote {out}")
+        checked = ops.check_config([target])
+        if out is None:
+            target.unlink()
+        for problem in checked.problems:
+            _err(str(problem))
+        return ExitCode.ERROR if checked.errors else ExitCode.OK
+
+    run(action, debug)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the config format (for yaml-language-server and editors)."""
     from cstool.model.loader import json_schema

@@ -81,6 +81,33 @@ def apply(api: Api, plan_: Plan, live: State, parallelism: int = 4,
     return applier.apply(plan_.steps, plan_.dependencies())
 
 
+def export(api: Api, zones: Sequence[str] = ()) -> dict[str, Any]:
+    """The live cloud as a config (all zones, or those named)."""
+    from cstool.model.export import to_config
+
+    live = read_live(api, zone_settings=zones or None)
+    known = {r.key.path[0] for r in live.of_kind("zone")}
+    missing = [z for z in zones if z not in known]
+    if missing:
+        raise CstoolError(f"no zone named {', '.join(missing)} in the cloud "
+                          f"(it has: {', '.join(sorted(known)) or 'none'})")
+    return to_config(live, set(zones) if zones else None)
+
+
+def import_marvin(path: Path) -> tuple[str, list[str]]:
+    """A Marvin config as cstool YAML, and what could not be converted."""
+    from cstool.model import marvin
+    from cstool.model.export import dump
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CstoolError(f"{path}: {exc.strerror}") from None
+    converted = marvin.convert(marvin.parse(text, str(path)))
+    header = f"Converted from the Marvin config {path.name} by cstool import-marvin."
+    return dump(converted.config, header), converted.warnings
+
+
 # --- saved plans -------------------------------------------------------------------------
 
 

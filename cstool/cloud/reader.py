@@ -89,8 +89,10 @@ def _add_kind(kind: Kind, items: list[dict[str, Any]], state: State,
         except (KeyError, ValueError):
             continue  # e.g. a Control traffic type: not something cstool manages
         uuid = item.get("id")
+        extra = {k: item[k] for k in read.extra_fields if k in item}
         res = Resource(Key(kind.name, (*parent_path, str(ident))), values,
-                       uuid=str(uuid) if uuid is not None else None, order=len(state))
+                       uuid=str(uuid) if uuid is not None else None, extra=extra,
+                       order=len(state))
         state.add(res)
         if uuid is not None:
             ids[(kind.name, str(uuid))] = res.key

@@ -32,6 +32,7 @@ class Field:
     replace: bool = False  # changing it needs delete + create
     deferred: bool = False  # not sent on create: the kind's finish step sets it
     partial: bool = False  # a mapping of which only the keys the config names are managed
+    to_yaml: Callable[[Any], Any] | None = None  # how export writes it, when not as is
     doc: str = ""
     json_type: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
 
@@ -62,6 +63,7 @@ class Read:
     accept: Callable[[Mapping[str, Any]], bool] | None = None
     explode: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None  # from parent
     key_from: Callable[[Mapping[str, Any]], str] | None = None  # identity not in a field
+    extra_fields: tuple[str, ...] = ()  # response fields kept beside the values (live only)
     parent_accept: Callable[[Any], bool] | None = None  # only under parents like this
 
 
@@ -92,6 +94,7 @@ class Kind:
     derive: Callable[[Any, Any], list[Any]] | None = None  # implicit kinds: from their parent
     auto_created_when: Callable[[Any, Any], bool] | None = None  # (live res, live state)
     title_of: Callable[[Any], str] | None = None  # what a step on it says it does
+    export_when: Callable[[Any, Any], bool] | None = None  # (live res, live state): export it?
     doc: str = ""
 
     @property
@@ -331,13 +334,20 @@ def _is_pod_guest(obj: Mapping[str, Any]) -> bool:
 
 # --- the table -------------------------------------------------------------------------
 
+# a setting's value is a string in which "" is a value like any other
+SETTING_VALUE = Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR,
+                      from_api=lambda o: v.setting_value(o.get("value")))
+
 SETTING = Kind(
     name="setting", parent=None, container="settings", key="name", key_parse=v.text,
     style="map", phase=0, auto_created=True,
-    fields=(Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR),),
-    read=Read("listConfigurations", "configuration", key_api="name"),
+    fields=(SETTING_VALUE,),
+    read=Read("listConfigurations", "configuration", key_api="name",
+              extra_fields=("defaultvalue",)),
     create="updateConfiguration", update="updateConfiguration",
     lower_create=_setting_set, lower_update=_setting_set,
+    export_when=lambda res, live: "defaultvalue" in res.extra
+    and res.values["value"] != v.setting_value(res.extra["defaultvalue"]),
     doc="global settings: name -> value (compared as strings); applied first",
 )
 
@@ -372,10 +382,11 @@ ZONE = Kind(
 ZONE_SETTING = Kind(
     name="zone_setting", parent="zone", container="settings", key="name", key_parse=v.text,
     style="map", phase=20, auto_created=True,
-    fields=(Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR),),
+    fields=(SETTING_VALUE,),
     read=Read("listConfigurations", "configuration", key_api="name", per_parent="zoneid"),
     create="updateConfiguration", update="updateConfiguration",
     lower_create=_setting_set, lower_update=_setting_set,
+    export_when=lambda res, live: _differs_from_global(res, live),
     doc="zone-scoped settings: name -> value",
 )
 
@@ -386,6 +397,7 @@ PHYSICAL_NETWORK = Kind(
         Field("isolation", v.upper, api="isolationmethods", replace=True,
               doc="VLAN, VXLAN, GRE, STT, L3, ..."),
         Field("vlan_ranges", v.vlan_ranges, api="vlan", deferred=True,
+              to_yaml=lambda ranges: ranges.split(","),
               json_type={"type": ["array", "string"], "items": INT_OR_STR},
               doc="guest VLANs/VNIs, normalised like the server (100-200,201-300 -> 100-300)"),
         Field("broadcast_domain_range", v.one_of(("ZONE", "POD")), api="broadcastdomainrange",
@@ -400,6 +412,12 @@ PHYSICAL_NETWORK = Kind(
     create="createPhysicalNetwork", update="updatePhysicalNetwork",
     delete="deletePhysicalNetwork", parent_param="zoneid",
 )
+
+def _differs_from_global(res: Any, live: Any) -> bool:
+    """A zone-scoped setting worth writing: it overrides the global value."""
+    glob = live.get(type(res.key)("setting", (res.key.path[-1],)))
+    return glob is None or glob.values.get("value") != res.values.get("value")
+
 
 def _auto_storage_traffic(res: Any, live: Any) -> bool:
     """Enabling a zone adds Storage traffic on the Management network with its labels."""
@@ -429,12 +447,14 @@ PROVIDER = Kind(
     name="provider", parent="physical_network", container="providers", key="name",
     key_parse=v.text, style="map", phase=50, auto_created=True,
     fields=(Field("enabled", v.boolean, api="state", from_api=lambda o: o.get("state") == "Enabled",
-                  required=True, json_type={"enum": ["enabled", "disabled", True, False]}),),
+                  required=True, json_type={"enum": ["enabled", "disabled", True, False]},
+                  to_yaml=lambda on: "enabled" if on else "disabled"),),
     read=Read("listNetworkServiceProviders", "networkserviceprovider", key_api="name",
               parent_id="physicalnetworkid"),
     create="addNetworkServiceProvider", update="updateNetworkServiceProvider",
     lower_create=_provider_create, lower_update=_provider_update,
     title_of=lambda res: "enable" if res.values.get("enabled") else "disable",
+    export_when=lambda res, live: bool(res.values.get("enabled")),
     doc="network service providers: name -> enabled | disabled",
 )
 

@@ -59,6 +59,29 @@ SETTINGS: dict[str, tuple[str, str, str, tuple[str, ...], str]] = {
                       "is still working"),
     "ping.timeout": ("2.5", "Float", "Advanced", ("global",),
                      "Multiplier to ping.interval before announcing an agent has timed out"),
+    "account.cleanup.interval": ("86400", "Integer", "Advanced", ("global",),
+                                 "The interval (in seconds) between cleanup for removed accounts"),
+    "direct.agent.load.size": ("16", "Integer", "Advanced", ("global",),
+                               "The number of direct agents to load each time"),
+    "enable.dynamic.scale.vm": ("false", "Boolean", "Advanced", ("global", "zone"),
+                                "Enables/Disables dynamically scaling a vm"),
+    "expunge.workers": ("1", "Integer", "Advanced", ("global",),
+                        "Number of workers performing expunge"),
+    "guest.domain.suffix": ("cloud.internal", "String", "Network", ("global",),
+                            "Default domain name for vms inside virtualized networks"),
+    "instance.name": ("VM", "String", "Advanced", ("global",),
+                      "Name of the deployment instance."),
+    "storage.cleanup.interval": ("86400", "Integer", "Advanced", ("global",),
+                                 "The interval (in seconds) to wait before running the storage "
+                                 "cleanup thread."),
+    "vm.allocation.algorithm": ("random", "String", "Advanced", ("global",),
+                                "Order in which hosts within a cluster will be considered for VM "
+                                "allocation."),
+    "vm.op.wait.interval": ("120", "Integer", "Advanced", ("global",),
+                            "Time (in seconds) to wait before checking if a previous operation "
+                            "has succeeded"),
+    "workers": ("5", "Integer", "Advanced", ("global",),
+                "Number of worker threads."),
 }
 
 OFFERINGS = (

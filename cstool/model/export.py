@@ -1,0 +1,107 @@
+"""Live State -> config YAML, written as a person would; its plan against the same cloud is
+empty. Driven by the kinds table (export_when and to_yaml hooks). Pure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection
+from typing import Any
+
+import yaml
+
+from cstool.model.kinds import NO_DEFAULT, Field, Kind, children_of
+from cstool.model.resources import Resource, State
+from cstool.model.values import HYPERVISORS
+
+
+def to_config(live: State, zones: Collection[str] | None = None) -> dict[str, Any]:
+    """The config of the live cloud (all zones, or those named)."""
+    config: dict[str, Any] = {}
+    for kind in children_of(None):
+        items = [r for r in live.of_kind(kind.name) if _exported(kind, r, live)
+                 and (zones is None or kind.name != "zone" or r.key.path[0] in zones)]
+        if items:
+            config[kind.container] = _container(kind, items, live)
+    return config
+
+
+def split(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One document per zone (file name -> config) plus the settings."""
+    files = {f"{z['name']}.yaml": {"zones": [z]} for z in config.get("zones", [])}
+    if config.get("settings"):
+        files["settings.yaml"] = {"settings": config["settings"]}
+    return files
+
+
+def _exported(kind: Kind, res: Resource, live: State) -> bool:
+    return kind.export_when is None or bool(kind.export_when(res, live))
+
+
+def _container(kind: Kind, items: list[Resource], live: State) -> Any:
+    if kind.style == "map":
+        (only,) = kind.fields
+        return {r.key.path[-1]: _plain(only, r.values[only.name]) for r in _sorted(kind, items)}
+    return [_entry(kind, r, live) for r in _sorted(kind, items)]
+
+
+def _sorted(kind: Kind, items: list[Resource]) -> list[Resource]:
+    if kind.first_created_by_parent:  # the pod's own range first, as CloudStack lists it
+        return sorted(items, key=lambda r: r.order)
+
+    def key(r: Resource) -> Any:
+        last = r.key.path[-1]
+        try:
+            return (0, int(ipaddress.IPv4Address(last)), "")
+        except ValueError:
+            return (1, 0, last)
+
+    return sorted(items, key=key)
+
+
+def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
+    entry: dict[str, Any] = {kind.key: res.key.path[-1]}
+    for f in kind.fields:
+        value = res.values.get(f.name)
+        if value is None or value in ("", (), {}) or (
+                f.default is not NO_DEFAULT and not callable(f.default) and value == f.default):
+            continue
+        entry[f.name] = _plain(f, value)
+    for child in children_of(kind.name):
+        items = [r for r in live.children(res.key, child.name) if _exported(child, r, live)]
+        if items:
+            entry[child.container] = _container(child, items, live)
+    return entry
+
+
+def _plain(f: Field, value: Any) -> Any:
+    if f.to_yaml is not None:
+        return f.to_yaml(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    """Ranges and labels on one line each, as the examples write them."""
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = "start" in data or bool(data) and all(k in HYPERVISORS for k in data)
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=bool(flow))
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(x, dict | list) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(list, _represent_list)
+
+
+def dump(config: dict[str, Any], header: str = "") -> str:
+    body = yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return "".join(f"# {line}\n" for line in header.splitlines()) + body
