@@ -43,8 +43,9 @@ def main() -> None:
         print(f"{args.zones} zones x {args.pods} pods, {args.latency * 1000:.0f} ms per call")
         times = {}
         for parallelism in (1, 8):
-            took, steps, calls = run(config, Path(tmp) / f"sim{parallelism}.json", parallelism,
-                                     args.latency)
+            took, steps, calls = run(
+                config, Path(tmp) / f"sim{parallelism}.json", parallelism, args.latency
+            )
             times[parallelism] = took
             print(f"parallelism {parallelism}: {took:6.2f} s  ({steps} steps, {calls} API calls)")
         print(f"speed-up: {times[1] / times[8]:.1f}x (target >= 4x)")

@@ -29,8 +29,10 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
-    print(f"{'zones':>5} {'resources':>9} {'API calls':>9} {'plan s':>7}   (latency "
-          f"{args.latency * 1000:.0f} ms per call)")
+    print(
+        f"{'zones':>5} {'resources':>9} {'API calls':>9} {'plan s':>7}   (latency "
+        f"{args.latency * 1000:.0f} ms per call)"
+    )
     for zones in args.zones:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp) / "config", zones, args.pods)

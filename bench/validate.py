@@ -1,6 +1,6 @@
 """Load + validate time of a generated config (default 50 zones x 40 pods). Target: < 3 s.
 
-    python bench/validate.py [--zones 50] [--pods 40]
+python bench/validate.py [--zones 50] [--pods 40]
 """
 
 from __future__ import annotations

@@ -5,16 +5,23 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from cstool import __version__, ops
+from cstool.cloud.applier import ApplyReport, Status, StepResult
 from cstool.errors import ConfigInvalid, CstoolError, ExitCode
+from cstool.render.rows import label
 
 app = typer.Typer(
     help="Keep the infrastructure of an Apache CloudStack cloud as code: zones, pods, physical "
@@ -27,16 +34,28 @@ sim_app = typer.Typer(help="The built-in CloudStack API simulator.", no_args_is_
 app.add_typer(sim_app, name="sim")
 
 TARGET = "Target"
-Configs = Annotated[list[Path], typer.Argument(help="YAML files or directories (read recursively)",
-                                               show_default=False)]
+Configs = Annotated[
+    list[Path],
+    typer.Argument(help="YAML files or directories (read recursively)", show_default=False),
+]
 Debug = Annotated[bool, typer.Option("--debug", help="show the full traceback of a failure")]
-Sim = Annotated[bool, typer.Option("--sim", help="use the built-in simulator (in-process)",
-                                   rich_help_panel=TARGET)]
-SimState = Annotated[Path, typer.Option("--sim-state", help="the simulator's state file",
-                                        rich_help_panel=TARGET)]
-Profile = Annotated[str | None, typer.Option(
-    "--profile", help="a section of cloudstack.ini or a CloudMonkey (~/.cmk/config) profile",
-    rich_help_panel=TARGET)]
+Sim = Annotated[
+    bool,
+    typer.Option("--sim", help="use the built-in simulator (in-process)", rich_help_panel=TARGET),
+]
+SimState = Annotated[
+    Path, typer.Option("--sim-state", help="the simulator's state file", rich_help_panel=TARGET)
+]
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="a section of cloudstack.ini or a CloudMonkey (~/.cmk/config) profile",
+        rich_help_panel=TARGET,
+    ),
+]
+
+
 def _check_format(fmt: str) -> str:
     from cstool.render import FORMATS
 
@@ -45,15 +64,29 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-Format = Annotated[str, typer.Option("--format", "-f", help="text, markdown or json",
-                                     callback=_check_format)]
-Record = Annotated[Path | None, typer.Option(
-    "--record", help="write every API exchange to this YAML file (no credentials)",
-    rich_help_panel=TARGET)]
-RecordEndpoint = Annotated[bool, typer.Option(
-    "--record-endpoint", help="keep the endpoint host in the recording", rich_help_panel=TARGET)]
-Replay = Annotated[Path | None, typer.Option(
-    "--replay", help="answer from a recording instead of a cloud", rich_help_panel=TARGET)]
+Format = Annotated[
+    str, typer.Option("--format", "-f", help="text, markdown or json", callback=_check_format)
+]
+Record = Annotated[
+    Path | None,
+    typer.Option(
+        "--record",
+        help="write every API exchange to this YAML file (no credentials)",
+        rich_help_panel=TARGET,
+    ),
+]
+RecordEndpoint = Annotated[
+    bool,
+    typer.Option(
+        "--record-endpoint", help="keep the endpoint host in the recording", rich_help_panel=TARGET
+    ),
+]
+Replay = Annotated[
+    Path | None,
+    typer.Option(
+        "--replay", help="answer from a recording instead of a cloud", rich_help_panel=TARGET
+    ),
+]
 DEFAULT_STATE = Path(".cstool/sim.json")
 
 
@@ -98,8 +131,9 @@ def _version(value: bool) -> None:
 
 
 @contextmanager
-def _api(opts: TargetOptions, job_timeout: float = 600.0,
-         faults: list[str] | None = None) -> Iterator[Any]:
+def _api(
+    opts: TargetOptions, job_timeout: float = 600.0, faults: list[str] | None = None
+) -> Iterator[Any]:
     """The composition root: pick the target (never silently the simulator), record, replay."""
     import requests
 
@@ -121,9 +155,12 @@ def _api(opts: TargetOptions, job_timeout: float = 600.0,
             if target.session is None:
                 target.session = requests.Session()
                 api = Api(target, job_timeout=job_timeout)
-            recording = start_recording(target.session, target.endpoint,
-                                        (target.key or "", target.secret or ""),
-                                        opts.record_endpoint)
+            recording = start_recording(
+                target.session,
+                target.endpoint,
+                (target.key or "", target.secret or ""),
+                opts.record_endpoint,
+            )
             try:
                 api.call("listCapabilities")
             except CstoolError:
@@ -156,8 +193,12 @@ def _color() -> bool:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="print the version and exit")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     """cstool: CloudStack infrastructure as code."""
 
@@ -174,10 +215,12 @@ def validate(configs: Configs, debug: Debug = False) -> None:
         for problem in checked.problems:
             typer.echo(str(problem))
         errors, warnings = len(checked.errors), len(checked.warnings)
-        summary = (f"{errors} error(s), {warnings} warning(s) in {checked.files} file(s)"
-                   if errors else
-                   f"valid: {len(checked.state)} resources in {checked.files} file(s)"
-                   + (f", {warnings} warning(s)" if warnings else ""))
+        summary = (
+            f"{errors} error(s), {warnings} warning(s) in {checked.files} file(s)"
+            if errors
+            else f"valid: {len(checked.state)} resources in {checked.files} file(s)"
+            + (f", {warnings} warning(s)" if warnings else "")
+        )
         typer.echo(summary)
         return ExitCode.ERROR if errors else ExitCode.OK
 
@@ -188,10 +231,18 @@ def validate(configs: Configs, debug: Debug = False) -> None:
 def plan(
     configs: Configs,
     fmt: Format = "text",
-    out: Annotated[Path | None, typer.Option("--out", help="save the plan (JSON) for apply")] = None,
-    prune: Annotated[bool, typer.Option(help="delete what the cloud has and the config lacks")] = False,
-    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
-    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="save the plan (JSON) for apply")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option(help="delete what the cloud has and the config lacks")
+    ] = False,
+    sim: Sim = False,
+    sim_state: SimState = DEFAULT_STATE,
+    profile: Profile = None,
+    record: Record = None,
+    record_endpoint: RecordEndpoint = False,
+    replay: Replay = None,
     debug: Debug = False,
 ) -> None:
     """Show what apply would change, as the exact API calls in CloudStack's order.
@@ -204,8 +255,9 @@ def plan(
         desired = ops.desired_state(configs)
         with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
             result, _live = ops.plan(api, desired.state, prune)
-        typer.echo(render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"),
-                   nl=False)
+        typer.echo(
+            render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"), nl=False
+        )
         if out is not None:
             saved = ops.saved_plan(result, desired.state, api.target.name)
             out.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
@@ -217,9 +269,14 @@ def plan(
 
 @app.command()
 def drift(
-    configs: Configs, fmt: Format = "text",
-    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
-    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
+    configs: Configs,
+    fmt: Format = "text",
+    sim: Sim = False,
+    sim_state: SimState = DEFAULT_STATE,
+    profile: Profile = None,
+    record: Record = None,
+    record_endpoint: RecordEndpoint = False,
+    replay: Replay = None,
     debug: Debug = False,
 ) -> None:
     """Report what differs between the cloud and the config: changed, missing, unmanaged.
@@ -232,8 +289,9 @@ def drift(
         desired = ops.desired_state(configs)
         with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
             found = ops.drift(api, desired.state)
-        typer.echo(render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"),
-                   nl=False)
+        typer.echo(
+            render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"), nl=False
+        )
         return ExitCode.OK if found.in_sync else ExitCode.CHANGES
 
     run(action, debug)
@@ -241,19 +299,29 @@ def drift(
 
 @app.command()
 def apply(
-    configs: Annotated[list[Path], typer.Argument(
-        help="YAML files or directories, or one PLAN.json saved by `plan --out`",
-        show_default=False)],
+    configs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="YAML files or directories, or one PLAN.json saved by `plan --out`",
+            show_default=False,
+        ),
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
     prune: Annotated[bool, typer.Option(help="also delete what the config lacks")] = False,
     allow_delete: Annotated[bool, typer.Option(help="allow deletes and replaces")] = False,
     force: Annotated[bool, typer.Option(help="allow a plan above the safety threshold")] = False,
     parallelism: Annotated[int, typer.Option(min=1, max=64, help="steps run at once")] = 4,
     job_timeout: Annotated[float, typer.Option(help="seconds to wait for each async job")] = 600,
-    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
-    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
-    fault: Annotated[list[str] | None, typer.Option(
-        help="with --sim: inject a fault, e.g. createPod#1:error=431", hidden=True)] = None,
+    sim: Sim = False,
+    sim_state: SimState = DEFAULT_STATE,
+    profile: Profile = None,
+    record: Record = None,
+    record_endpoint: RecordEndpoint = False,
+    replay: Replay = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(help="with --sim: inject a fault, e.g. createPod#1:error=431", hidden=True),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Carry out the plan: confirm, then run it in dependency order. Exit 0 done, 1 error."""
@@ -266,12 +334,18 @@ def apply(
     run(action, debug)
 
 
-def _apply(api: Any, configs: list[Path], yes: bool, prune: bool, allow_delete: bool,
-           force: bool, parallelism: int) -> ExitCode:
+def _apply(
+    api: Any,
+    configs: list[Path],
+    yes: bool,
+    prune: bool,
+    allow_delete: bool,
+    force: bool,
+    parallelism: int,
+) -> ExitCode:
     """plan, show, check, confirm, execute, report."""
     from cstool.errors import ApplyFailed, UnsafePlan
     from cstool.model.plan import check_safety
-    from cstool.progress import Progress
     from cstool.render import render_plan
 
     if ops.is_saved_plan(configs):
@@ -288,8 +362,10 @@ def _apply(api: Any, configs: list[Path], yes: bool, prune: bool, allow_delete: 
     check_safety(result, allow_delete or prune, force)
     if not yes:
         if not sys.stdin.isatty():
-            raise UnsafePlan("refusing to apply without confirmation: no terminal to ask on",
-                             hint="pass --yes to apply non-interactively")
+            raise UnsafePlan(
+                "refusing to apply without confirmation: no terminal to ask on",
+                hint="pass --yes to apply non-interactively",
+            )
         if not typer.confirm(f"Apply these {len(result.steps)} steps?"):
             _err("nothing applied")
             return ExitCode.ERROR
@@ -298,22 +374,109 @@ def _apply(api: Any, configs: list[Path], yes: bool, prune: bool, allow_delete: 
     for line in progress.summary(outcome):
         typer.echo(line)
     if not outcome.ok:
-        raise ApplyFailed("apply stopped: " + ("interrupted" if outcome.interrupted else
-                          f"{len(outcome.failed)} step(s) failed"),
-                          hint="fix the cause and run the same command again: it plans "
-                          "only what remains")
+        raise ApplyFailed(
+            "apply stopped: "
+            + ("interrupted" if outcome.interrupted else f"{len(outcome.failed)} step(s) failed"),
+            hint="fix the cause and run the same command again: it plans only what remains",
+        )
     return ExitCode.OK
+
+
+# --- apply progress: a live bar on a terminal, a line per finished step when piped ---
+
+
+def _name(result: StepResult) -> str:
+    step = result.step
+    return f"{step.title} {label(step.key.kind, step.key.path)}"
+
+
+class Progress:
+    """Steps done/total and what is running, on a terminal; a line per finished step if not."""
+
+    def __init__(self, total: int, terminal: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.running: dict[int, str] = {}
+        self.lock = threading.Lock()
+        self.terminal = terminal
+        self.console = Console(highlight=False)
+        self.bar: RichProgress | None = None
+        self.task: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.terminal:
+            self.bar = RichProgress(
+                TextColumn("[bold]apply"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=self.console,
+                transient=False,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("", total=self.total)
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def event(self, kind: str, result: StepResult) -> None:
+        with self.lock:
+            if kind == "start":
+                self.running[result.index] = _name(result)
+            else:
+                self.running.pop(result.index, None)
+                self.done += 1
+            line = f"[{self.done}/{self.total}] {result.status.value}: {_name(result)}"
+            if result.error:
+                line += f" - {result.error}"
+            if self.bar is not None:
+                now = ", ".join(list(self.running.values())[:3])
+                self.bar.update(self.task, completed=self.done, description=now)
+                if kind != "start":
+                    self.bar.console.print(line, markup=False)
+            elif kind != "start":
+                self.console.print(line, markup=False, soft_wrap=True)
+
+    def summary(self, report: ApplyReport) -> list[str]:
+        lines = [
+            f"Apply: {report.count(Status.DONE)} done, {report.count(Status.FAILED)} "
+            f"failed, {report.count(Status.NOT_STARTED)} not started"
+            + (" (interrupted)" if report.interrupted else "")
+            + "."
+        ]
+        for r in report.failed:
+            where = f"{r.step.origin}: " if r.step.origin else ""
+            lines.append(f"{where}{_name(r)} failed: {r.error}")
+        pending = [r for r in report.results if r.status is Status.NOT_STARTED]
+        if pending:
+            lines.append("Not started:")
+            lines += [f"  {_name(r)}" for r in pending[:20]]
+            if len(pending) > 20:
+                lines.append(f"  ... and {len(pending) - 20} more")
+        return lines
 
 
 @sim_app.command("serve")
 def sim_serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
-    state: Annotated[Path, typer.Option(help="state file (shared with --sim-state)")] = DEFAULT_STATE,
-    api_key: Annotated[str | None, typer.Option(help="API key clients sign with (random if unset)")] = None,
+    state: Annotated[
+        Path, typer.Option(help="state file (shared with --sim-state)")
+    ] = DEFAULT_STATE,
+    api_key: Annotated[
+        str | None, typer.Option(help="API key clients sign with (random if unset)")
+    ] = None,
     secret_key: Annotated[str | None, typer.Option(help="secret key (random if unset)")] = None,
-    fault: Annotated[list[str] | None, typer.Option(
-        help="inject a fault: COMMAND or COMMAND#N (its Nth call), then :latency=S, :error=CODE, :job, :drop or :lose; repeatable")] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="inject a fault: COMMAND or COMMAND#N (its Nth call), then :latency=S, "
+            ":error=CODE, :job, :drop or :lose; repeatable"
+        ),
+    ] = None,
     job_polls: Annotated[int, typer.Option(help="times queryAsyncJobResult says 'pending'")] = 1,
 ) -> None:
     """Serve the simulator over HTTP at /client/api for any CloudStack client."""
@@ -344,16 +507,24 @@ def sim_serve(
 
 @app.command()
 def export(
-    zone: Annotated[list[str] | None, typer.Option("--zone", help="only this zone (repeatable)")] = None,
-    split: Annotated[Path | None, typer.Option("--split", help="write one file per zone into DIR",
-                                               metavar="DIR")] = None,
-    sim: Sim = False, sim_state: SimState = DEFAULT_STATE, profile: Profile = None,
-    record: Record = None, record_endpoint: RecordEndpoint = False, replay: Replay = None,
+    zone: Annotated[
+        list[str] | None, typer.Option("--zone", help="only this zone (repeatable)")
+    ] = None,
+    split: Annotated[
+        Path | None, typer.Option("--split", help="write one file per zone into DIR", metavar="DIR")
+    ] = None,
+    sim: Sim = False,
+    sim_state: SimState = DEFAULT_STATE,
+    profile: Profile = None,
+    record: Record = None,
+    record_endpoint: RecordEndpoint = False,
+    replay: Replay = None,
     debug: Debug = False,
 ) -> None:
     """Write the live cloud as config YAML (stdout, or --split DIR); its plan is empty."""
     from cstool import __version__
-    from cstool.model.export import dump, split as split_config
+    from cstool.model.export import dump
+    from cstool.model.export import split as split_config
 
     def action() -> ExitCode:
         with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:

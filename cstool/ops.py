@@ -70,13 +70,15 @@ def drift(api: Api, desired: State) -> Drift:
     live = read_for(api, desired)
     found = diff(desired, live)
     changed = tuple(c for c in found.changes if c.action is not Action.CREATE)
-    missing = tuple(c.desired for c in found.changes if c.action is Action.CREATE
-                    and c.desired is not None)
+    missing = tuple(
+        c.desired for c in found.changes if c.action is Action.CREATE and c.desired is not None
+    )
     return Drift(changed, missing, found.unmanaged)
 
 
-def apply(api: Api, plan_: Plan, live: State, parallelism: int = 4,
-          on_event: Event | None = None) -> ApplyReport:
+def apply(
+    api: Api, plan_: Plan, live: State, parallelism: int = 4, on_event: Event | None = None
+) -> ApplyReport:
     applier = Applier(api, live, parallelism, on_event)
     return applier.apply(plan_.steps, plan_.dependencies())
 
@@ -89,8 +91,10 @@ def export(api: Api, zones: Sequence[str] = ()) -> dict[str, Any]:
     known = {r.key.path[0] for r in live.of_kind("zone")}
     missing = [z for z in zones if z not in known]
     if missing:
-        raise CstoolError(f"no zone named {', '.join(missing)} in the cloud "
-                          f"(it has: {', '.join(sorted(known)) or 'none'})")
+        raise CstoolError(
+            f"no zone named {', '.join(missing)} in the cloud "
+            f"(it has: {', '.join(sorted(known)) or 'none'})"
+        )
     return to_config(live, set(zones) if zones else None)
 
 
@@ -116,9 +120,14 @@ def saved_plan(plan_: Plan, desired: State, target: str) -> dict[str, Any]:
     body = plan_.to_dict()
     body["target"] = target
     body["desired"] = [
-        {"resource": r.key.to_str(), "values": _plain(dict(r.values)),
-         "origin": str(r.origin) if r.origin else None, "order": r.order}
-        for r in desired.values()]
+        {
+            "resource": r.key.to_str(),
+            "values": _plain(dict(r.values)),
+            "origin": str(r.origin) if r.origin else None,
+            "order": r.order,
+        }
+        for r in desired.values()
+    ]
     return body
 
 
@@ -140,8 +149,9 @@ def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
     for item in data["desired"]:
         key = Key.from_str(item["resource"])
         fields = KINDS[key.kind].field_map
-        values = {k: fields[k].parse(v) if v is not None else None
-                  for k, v in item["values"].items()}
+        values = {
+            k: fields[k].parse(v) if v is not None else None for k, v in item["values"].items()
+        }
         origin = _origin(item.get("origin"))
         state.add(Resource(key, values, origin, order=item.get("order", 0)))
     return data, state
@@ -165,5 +175,7 @@ def check_saved(saved: Mapping[str, Any], fresh: Plan) -> None:
     lines += [f"  now also needed: {t} {r}" for t, r in sorted(new - old)]
     if not lines:
         lines = ["  the same steps, with different values or API calls"]
-    raise StalePlan("the cloud changed since the plan was made (checksum "
-                    f"{saved['checksum']} -> {now['checksum']}):\n" + "\n".join(lines))
+    raise StalePlan(
+        "the cloud changed since the plan was made (checksum "
+        f"{saved['checksum']} -> {now['checksum']}):\n" + "\n".join(lines)
+    )

@@ -35,10 +35,10 @@ def raw_sim(tmp_path: Path | None = None, **kwargs):  # type: ignore[no-untyped-
 
     from cstool.simulator.transport import IN_PROCESS_ENDPOINT, SimAdapter, Simulator
 
-    sim = Simulator(tmp_path / "sim.json" if tmp_path else None, keys={"key": "secret"},
-                    **kwargs)
+    sim = Simulator(tmp_path / "sim.json" if tmp_path else None, keys={"key": "secret"}, **kwargs)
     session = requests.Session()
     session.mount("http://simulator.cstool.invalid/", SimAdapter(sim))
-    client = CloudStack(IN_PROCESS_ENDPOINT, "key", "secret", session=session, poll_interval=0,
-                        fetch_result=True)
+    client = CloudStack(
+        IN_PROCESS_ENDPOINT, "key", "secret", session=session, poll_interval=0, fetch_result=True
+    )
     return sim, client

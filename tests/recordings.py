@@ -53,9 +53,15 @@ def pod_create_refused(api: Api) -> Callable[[Api], object]:
     """createPod refused with 431 (a pod of that name exists already)."""
     _apply(api, CONFIGS / "basic")
     zone = api.list("listZones")[0]["id"]
-    return lambda a: a.call("createPod", zoneid=zone, name="pod1", gateway="172.16.10.1",
-                            netmask="255.255.255.0", startip="172.16.10.50",
-                            endip="172.16.10.60")
+    return lambda a: a.call(
+        "createPod",
+        zoneid=zone,
+        name="pod1",
+        gateway="172.16.10.1",
+        netmask="255.255.255.0",
+        startip="172.16.10.50",
+        endip="172.16.10.60",
+    )
 
 
 SCENARIOS: dict[str, Callable[[Api], Callable[[Api], object]]] = {
@@ -73,8 +79,12 @@ def record(name: str, directory: Path) -> tuple[Recording, Path]:
     api = Api(sim_target(state))
     action = SCENARIOS[name](api)
     target = sim_target(state)
-    recording = start_recording(target.session or requests.Session(), target.endpoint,
-                                (target.key or "", target.secret or ""), keep_endpoint=False)
+    recording = start_recording(
+        target.session or requests.Session(),
+        target.endpoint,
+        (target.key or "", target.secret or ""),
+        keep_endpoint=False,
+    )
     recording.header.pop("date")  # stable files: the scenario, not the day, is what matters
     recording.header["scenario"] = name
     try:

@@ -65,7 +65,9 @@ def test_export_writes_values_as_a_person_would(tmp_path: Path) -> None:
     trunk = next(p for p in zone["physical_networks"] if p["name"] == "trunk")
     assert trunk["vlan_ranges"] == ["500-899", "1000-1099"]
     assert {t["type"]: t["labels"] for t in trunk["traffic"]}["Guest"] == {
-        "kvm": "cloudbr1", "vmware": "vSwitch1"}
+        "kvm": "cloudbr1",
+        "vmware": "vSwitch1",
+    }
     assert zone["public_ranges"][0]["vlan"] == 100  # not vlan://100
     pod1 = zone["pods"][0]
     assert pod1["management_ranges"][0] == {"start": "10.10.1.10", "end": "10.10.1.30"}
@@ -77,8 +79,7 @@ def test_export_writes_values_as_a_person_would(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("cfg", MARVIN, ids=lambda p: p.stem)
-def test_marvin_config_converts_validates_applies_and_converges(cfg: Path,
-                                                               tmp_path: Path) -> None:
+def test_marvin_config_converts_validates_applies_and_converges(cfg: Path, tmp_path: Path) -> None:
     out = tmp_path / f"{cfg.stem}.yaml"
     result = runner.invoke(app, ["import-marvin", str(cfg), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -98,20 +99,52 @@ def test_marvin_config_converts_validates_applies_and_converges(cfg: Path,
 
 def test_marvin_conversion_details() -> None:
     data = {
-        "zones": [{
-            "name": "z", "networktype": "advanced", "dns1": "8.8.8.8", "internaldns1": "8.8.4.4",
-            "localstorageenabled": "True", "securitygroupenabled": "false", "unknownthing": 1,
-            "physical_networks": [{
-                "name": "pn", "broadcastdomainrange": "Zone", "vlan": "100-200,300-310",
-                "isolationmethods": ["VLAN", "GRE"],
-                "traffictypes": [{"typ": "guest", "kvm": "cloudbr1", "simulator": "x"},
-                                 {"typ": "Management"}, {"typ": "Public"}],
-                "providers": [{"name": "VirtualRouter"},
-                              {"name": "Netscaler", "devices": [{"username": "u"}]}]}],
-            "ipranges": [{"vlan": "untagged", "gateway": "192.0.2.1", "netmask": "255.255.255.0",
-                          "startip": "192.0.2.10", "endip": "192.0.2.20"}],
-            "pods": [{"name": "p", "gateway": "10.0.0.1", "netmask": "255.255.255.0",
-                      "startip": "10.0.0.10", "endip": "10.0.0.20"}]}],
+        "zones": [
+            {
+                "name": "z",
+                "networktype": "advanced",
+                "dns1": "8.8.8.8",
+                "internaldns1": "8.8.4.4",
+                "localstorageenabled": "True",
+                "securitygroupenabled": "false",
+                "unknownthing": 1,
+                "physical_networks": [
+                    {
+                        "name": "pn",
+                        "broadcastdomainrange": "Zone",
+                        "vlan": "100-200,300-310",
+                        "isolationmethods": ["VLAN", "GRE"],
+                        "traffictypes": [
+                            {"typ": "guest", "kvm": "cloudbr1", "simulator": "x"},
+                            {"typ": "Management"},
+                            {"typ": "Public"},
+                        ],
+                        "providers": [
+                            {"name": "VirtualRouter"},
+                            {"name": "Netscaler", "devices": [{"username": "u"}]},
+                        ],
+                    }
+                ],
+                "ipranges": [
+                    {
+                        "vlan": "untagged",
+                        "gateway": "192.0.2.1",
+                        "netmask": "255.255.255.0",
+                        "startip": "192.0.2.10",
+                        "endip": "192.0.2.20",
+                    }
+                ],
+                "pods": [
+                    {
+                        "name": "p",
+                        "gateway": "10.0.0.1",
+                        "netmask": "255.255.255.0",
+                        "startip": "10.0.0.10",
+                        "endip": "10.0.0.20",
+                    }
+                ],
+            }
+        ],
         "globalConfig": [{"name": "check.pod.cidrs", "value": True}],
         "mgtSvr": [{}],
     }
@@ -123,26 +156,49 @@ def test_marvin_conversion_details() -> None:
     assert pn["isolation"] == "VLAN" and pn["vlan_ranges"] == ["100-200", "300-310"]
     assert pn["traffic"][0] == {"type": "Guest", "labels": {"kvm": "cloudbr1"}}
     assert pn["providers"] == {"VirtualRouter": "enabled"}
-    assert zone["public_ranges"] == [{"gateway": "192.0.2.1", "netmask": "255.255.255.0",
-                                      "start": "192.0.2.10", "end": "192.0.2.20"}]
+    assert zone["public_ranges"] == [
+        {
+            "gateway": "192.0.2.1",
+            "netmask": "255.255.255.0",
+            "start": "192.0.2.10",
+            "end": "192.0.2.20",
+        }
+    ]
     assert converted.config["settings"] == {"check.pod.cidrs": "true"}
     text = "\n".join(converted.warnings)
-    for expected in ("skipped GRE", "skipped label 'simulator: x'", "skipped provider Netscaler "
-                     "and its 1 device(s)", "skipped key 'unknownthing'", "mgtSvr"):
+    for expected in (
+        "skipped GRE",
+        "skipped label 'simulator: x'",
+        "skipped provider Netscaler and its 1 device(s)",
+        "skipped key 'unknownthing'",
+        "mgtSvr",
+    ):
         assert expected in text
 
 
 def test_marvin_config_with_a_real_problem_fails_validation_at_the_yaml_line(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Two pods of one zone on the same subnet while check.pod.cidrs is true: CloudStack
     would refuse the second createPod, and validate says so before any API call."""
-    pods = [{"name": n, "gateway": "10.0.0.1", "netmask": "255.255.255.0", "startip": s,
-             "endip": e} for n, s, e in (("a", "10.0.0.10", "10.0.0.20"),
-                                        ("b", "10.0.0.30", "10.0.0.40"))]
-    cfg = {"zones": [{"name": "z", "networktype": "Basic", "dns1": "8.8.8.8",
-                      "internaldns1": "8.8.4.4", "pods": pods, "physical_networks": [
-                          {"name": "pn", "traffictypes": [{"typ": "Guest"},
-                                                          {"typ": "Management"}]}]}]}
+    pods = [
+        {"name": n, "gateway": "10.0.0.1", "netmask": "255.255.255.0", "startip": s, "endip": e}
+        for n, s, e in (("a", "10.0.0.10", "10.0.0.20"), ("b", "10.0.0.30", "10.0.0.40"))
+    ]
+    cfg = {
+        "zones": [
+            {
+                "name": "z",
+                "networktype": "Basic",
+                "dns1": "8.8.8.8",
+                "internaldns1": "8.8.4.4",
+                "pods": pods,
+                "physical_networks": [
+                    {"name": "pn", "traffictypes": [{"typ": "Guest"}, {"typ": "Management"}]}
+                ],
+            }
+        ]
+    }
     path = tmp_path / "bad.cfg"
     path.write_text("# a Marvin config\n" + json.dumps(cfg))
     out = tmp_path / "bad.yaml"

@@ -86,8 +86,12 @@ LAB_STEPS = 22
 @pytest.mark.parametrize("action", ["error=530", "job", "drop", "lose"])
 @pytest.mark.parametrize("step", range(LAB_STEPS))
 def test_failed_step_stops_the_apply_and_a_rerun_converges_without_duplicates(
-        step: int, action: str, lab_steps: list[tuple[int, str, int]],
-        lab_objects: Counter[str], tmp_path: Path) -> None:
+    step: int,
+    action: str,
+    lab_steps: list[tuple[int, str, int]],
+    lab_objects: Counter[str],
+    tmp_path: Path,
+) -> None:
     assert len(lab_steps) == LAB_STEPS
     index, command, nth = lab_steps[step]
     fault = Fault.parse(f"{command}#{nth}:{action}")
@@ -98,7 +102,7 @@ def test_failed_step_stops_the_apply_and_a_rerun_converges_without_duplicates(
     (failed,) = report.failed
     assert failed.index == index and failed.step.origin is not None
     assert failed.error and (command in failed.error or "cannot reach" in failed.error)
-    assert all(r.status is Status.NOT_STARTED for r in report.results[index + 1:])
+    assert all(r.status is Status.NOT_STARTED for r in report.results[index + 1 :])
     assert all(r.status is Status.DONE for r in report.results[:index])
     clean = Api(sim_target(state))
     _plan, report = _apply(clean, [LAB])
@@ -111,8 +115,10 @@ def test_cli_reports_the_failure_with_the_yaml_origin_and_exits_1(tmp_path: Path
     args = ["apply", str(LAB), "--sim", "--sim-state", str(tmp_path / "s.json"), "--yes"]
     result = runner.invoke(app, [*args, "--fault", "createPod#2:error=431"])
     assert result.exit_code == 1
-    assert "configs/lab/lab.yaml:57:9: create pod lab1/pod2 failed: createPod failed: (431)" \
+    assert (
+        "configs/lab/lab.yaml:57:9: create pod lab1/pod2 failed: createPod failed: (431)"
         in result.output
+    )
     assert "Not started:" in result.output and "hint: fix the cause" in result.output
     assert runner.invoke(app, args).exit_code == 0
 
@@ -138,8 +144,9 @@ def test_independent_zones_run_concurrently(tmp_path: Path) -> None:
 
 def test_saved_plan_applies_when_the_cloud_is_unchanged(tmp_path: Path) -> None:
     state, saved = str(tmp_path / "s.json"), tmp_path / "plan.json"
-    result = runner.invoke(app, ["plan", str(LAB), "--sim", "--sim-state", state, "--out",
-                                 str(saved)])
+    result = runner.invoke(
+        app, ["plan", str(LAB), "--sim", "--sim-state", state, "--out", str(saved)]
+    )
     assert result.exit_code == 3 and json.loads(saved.read_text())["checksum"]
     applied = runner.invoke(app, ["apply", str(saved), "--sim", "--sim-state", state, "--yes"])
     assert applied.exit_code == 0, applied.output
@@ -148,13 +155,12 @@ def test_saved_plan_applies_when_the_cloud_is_unchanged(tmp_path: Path) -> None:
 
 def test_saved_plan_is_refused_when_the_cloud_changed(tmp_path: Path) -> None:
     state, saved = tmp_path / "s.json", tmp_path / "plan.json"
-    runner.invoke(app, ["plan", str(LAB), "--sim", "--sim-state", str(state), "--out",
-                        str(saved)])
+    runner.invoke(app, ["plan", str(LAB), "--sim", "--sim-state", str(state), "--out", str(saved)])
     api = Api(sim_target(state))
-    api.call("createZone", name="lab1", networktype="Advanced", dns1="8.8.8.8",
-             internaldns1="10.0.0.1")
-    result = runner.invoke(app, ["apply", str(saved), "--sim", "--sim-state", str(state),
-                                 "--yes"])
+    api.call(
+        "createZone", name="lab1", networktype="Advanced", dns1="8.8.8.8", internaldns1="10.0.0.1"
+    )
+    result = runner.invoke(app, ["apply", str(saved), "--sim", "--sim-state", str(state), "--yes"])
     assert result.exit_code == 1
     assert "the cloud changed since the plan was made" in result.output
     assert "no longer needed: create zone:lab1" in result.output
@@ -179,24 +185,42 @@ def test_deletes_need_permission_and_many_need_force(tmp_path: Path) -> None:
     edited.write_text((LAB / "lab.yaml").read_text().replace("{vlan: 100,", "{vlan: 101,"))
     replace, _ = ops.plan(api, ops.desired_state([edited]).state)
     assert {(s.title, s.key.to_str()) for s in replace.destructive()} == {
-        ("delete", "public_range:lab1/203.0.113.10"), ("create", "public_range:lab1/203.0.113.10"),
+        ("delete", "public_range:lab1/203.0.113.10"),
+        ("create", "public_range:lab1/203.0.113.10"),
         ("delete", "public_range:lab1/203.0.113.150"),
-        ("create", "public_range:lab1/203.0.113.150")}
+        ("create", "public_range:lab1/203.0.113.150"),
+    }
     with pytest.raises(UnsafePlan, match="deletes or replaces 2 resource") as info:
         check_safety(replace, allow_delete=False, force=False)
     assert "--allow-delete" in (info.value.hint or "")
     check_safety(replace, allow_delete=True, force=False)  # 2 of 22: under the threshold
-    assert ops.apply(api, replace, ops.read_for(api, replace and ops.desired_state(
-        [edited]).state), 4).ok
+    assert ops.apply(
+        api, replace, ops.read_for(api, replace and ops.desired_state([edited]).state), 4
+    ).ok
 
 
 def test_prune_tears_a_zone_down_child_first(tmp_path: Path) -> None:
     state = str(tmp_path / "s.json")
     for example in ("lab", "basic"):
-        assert runner.invoke(app, ["apply", str(CONFIGS / example), "--sim", "--sim-state",
-                                   state, "--yes"]).exit_code == 0
-    result = runner.invoke(app, ["apply", str(CONFIGS / "lab"), "--sim", "--sim-state", state,
-                                 "--yes", "--prune", "--force"])
+        assert (
+            runner.invoke(
+                app, ["apply", str(CONFIGS / example), "--sim", "--sim-state", state, "--yes"]
+            ).exit_code
+            == 0
+        )
+    result = runner.invoke(
+        app,
+        [
+            "apply",
+            str(CONFIGS / "lab"),
+            "--sim",
+            "--sim-state",
+            state,
+            "--yes",
+            "--prune",
+            "--force",
+        ],
+    )
     assert result.exit_code == 0, result.output
     api = Api(sim_target(Path(state)))
     assert [z["name"] for z in api.list("listZones")] == ["lab1"]
@@ -207,8 +231,9 @@ def test_async_job_deadline_names_the_job(tmp_path: Path) -> None:
     target = sim_target(tmp_path / "s.json", job_polls=10**9)
     target.poll_interval = 0.05
     api = Api(target, job_timeout=1)
-    zone = api.call("createZone", name="z", networktype="Advanced", dns1="8.8.8.8",
-                    internaldns1="10.0.0.1")["zone"]
+    zone = api.call(
+        "createZone", name="z", networktype="Advanced", dns1="8.8.8.8", internaldns1="10.0.0.1"
+    )["zone"]
     with pytest.raises(JobTimeout) as info:
         api.call("createPhysicalNetwork", zoneid=zone["id"], name="pn")
     assert "createPhysicalNetwork: async job" in str(info.value)
@@ -231,8 +256,9 @@ def test_ctrl_c_lets_running_steps_finish_and_reports(tmp_path: Path) -> None:
 
 
 def test_apply_without_a_terminal_and_without_yes_refuses(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["apply", str(LAB), "--sim", "--sim-state",
-                                 str(tmp_path / "s.json")])
+    result = runner.invoke(
+        app, ["apply", str(LAB), "--sim", "--sim-state", str(tmp_path / "s.json")]
+    )
     assert result.exit_code == 1 and "pass --yes" in result.output
     api = Api(sim_target(tmp_path / "s.json"))
     assert api.list("listZones") == []

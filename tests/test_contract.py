@@ -4,7 +4,6 @@ answer has the same envelope, object keys and value types."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,37 +14,122 @@ from tests.conftest import realdata
 # Fields the real (older or plugin-rich) servers send that the simulator leaves out,
 # per command. Every other real field must be present with the same JSON type.
 NOT_SIMULATED: dict[str, set[str]] = {
-    "createVlanIpRange": {"description", "domainpath", "ip6cidr", "ip6gateway", "endipv6",
-                          "startipv6", "project", "projectid", "podname", "podid"},
-    "listCapabilities": {"customhypervisordisplayname", "defaultuipagesize",
-                         "instancesdisksstatsretentionenabled", "instancesdisksstatsretentiontime",
-                         "instancesstatsretentiontime", "instancesstatsuseronly",
-                         "kubernetesclusterexperimentalfeaturesenabled",
-                         "kubernetesserviceenabled", "sharedfsvmmincpucount",
-                         "sharedfsvmminramsize"},
+    "createVlanIpRange": {
+        "description",
+        "domainpath",
+        "ip6cidr",
+        "ip6gateway",
+        "endipv6",
+        "startipv6",
+        "project",
+        "projectid",
+        "podname",
+        "podid",
+    },
+    "listCapabilities": {
+        "customhypervisordisplayname",
+        "defaultuipagesize",
+        "instancesdisksstatsretentionenabled",
+        "instancesdisksstatsretentiontime",
+        "instancesstatsretentiontime",
+        "instancesstatsuseronly",
+        "kubernetesclusterexperimentalfeaturesenabled",
+        "kubernetesserviceenabled",
+        "sharedfsvmmincpucount",
+        "sharedfsvmminramsize",
+    },
     "listConfigurations": set(),
-    "createNetwork": {"gateway", "netmask", "cidr", "related", "dns1", "dns2", "ispersistent",
-                      "networkdomain", "restartrequired", "specifyvlan", "service", "vpcid",
-                      "aclid", "supportsvmautoscaling", "redundantrouter", "displaynetwork",
-                      "strechedl2subnet", "externalid", "hasannotations", "domainid",
-                      "domainpath", "zonesnetworkspans", "networkofferingdisplaytext",
-                      "networkofferingconserveode", "networkofferingconservemode",
-                      "networkofferingavailability", "issystem", "isdefault", "broadcasturi",
-                      "receivedbytes", "sentbytes", "canusefordeploy", "egressdefaultpolicy",
-                      "tags", "project", "projectid", "ip6dns1", "ip6dns2", "publicmtu",
-                      "privatemtu", "vlan", "details", "internetprotocol", "ipv6routing",
-                      "ipv6routes", "icon", "aclname", "associatednetworkid",
-                      "associatednetwork", "tungstenvirtualrouteruuid", "supportsinternallb",
-                      "specifyipranges"},
-    "listNetworkOfferings": {"conservemode", "supportsstrechedl2subnet", "supportspublicaccess",
-                             "supportsinternallb", "egressdefaultpolicy", "ispersistent",
-                             "networkrate", "created", "serviceofferingid", "tags", "domainid",
-                             "domain", "zoneid", "zone", "fortungsten", "internetprotocol",
-                             "nsxmode", "fornsx", "maxconnections", "details", "service",
-                             "availability", "forvpc", "isdefault", "specifyvlan",
-                             "specifyipranges", "hasannotations"},
-    "job": {"jobinstanceid", "jobinstancetype", "account", "domainid", "domainpath",
-            "managementserverid"},
+    "createNetwork": {
+        "gateway",
+        "netmask",
+        "cidr",
+        "related",
+        "dns1",
+        "dns2",
+        "ispersistent",
+        "networkdomain",
+        "restartrequired",
+        "specifyvlan",
+        "service",
+        "vpcid",
+        "aclid",
+        "supportsvmautoscaling",
+        "redundantrouter",
+        "displaynetwork",
+        "strechedl2subnet",
+        "externalid",
+        "hasannotations",
+        "domainid",
+        "domainpath",
+        "zonesnetworkspans",
+        "networkofferingdisplaytext",
+        "networkofferingconserveode",
+        "networkofferingconservemode",
+        "networkofferingavailability",
+        "issystem",
+        "isdefault",
+        "broadcasturi",
+        "receivedbytes",
+        "sentbytes",
+        "canusefordeploy",
+        "egressdefaultpolicy",
+        "tags",
+        "project",
+        "projectid",
+        "ip6dns1",
+        "ip6dns2",
+        "publicmtu",
+        "privatemtu",
+        "vlan",
+        "details",
+        "internetprotocol",
+        "ipv6routing",
+        "ipv6routes",
+        "icon",
+        "aclname",
+        "associatednetworkid",
+        "associatednetwork",
+        "tungstenvirtualrouteruuid",
+        "supportsinternallb",
+        "specifyipranges",
+    },
+    "listNetworkOfferings": {
+        "conservemode",
+        "supportsstrechedl2subnet",
+        "supportspublicaccess",
+        "supportsinternallb",
+        "egressdefaultpolicy",
+        "ispersistent",
+        "networkrate",
+        "created",
+        "serviceofferingid",
+        "tags",
+        "domainid",
+        "domain",
+        "zoneid",
+        "zone",
+        "fortungsten",
+        "internetprotocol",
+        "nsxmode",
+        "fornsx",
+        "maxconnections",
+        "details",
+        "service",
+        "availability",
+        "forvpc",
+        "isdefault",
+        "specifyvlan",
+        "specifyipranges",
+        "hasannotations",
+    },
+    "job": {
+        "jobinstanceid",
+        "jobinstancetype",
+        "account",
+        "domainid",
+        "domainpath",
+        "managementserverid",
+    },
 }
 
 
@@ -67,8 +151,9 @@ class Cloud:
 
     def __init__(self) -> None:
         self.sim = Simulator(keys={"key": "secret"}, job_polls=0)
-        self.zone = self.ask("createZone", name="z", networktype="Advanced", dns1="8.8.8.8",
-                             internaldns1="10.0.0.1")["zone"]
+        self.zone = self.ask(
+            "createZone", name="z", networktype="Advanced", dns1="8.8.8.8", internaldns1="10.0.0.1"
+        )["zone"]
         pn = self.ask("createPhysicalNetwork", name="pn", zoneid=self.zone["id"])
         self.pn_job = self.job(pn["jobid"])
         for t in ("Management", "Guest", "Public"):
@@ -76,8 +161,9 @@ class Cloud:
         self.job(self.ask("updatePhysicalNetwork", id=pn["id"], state="Enabled")["jobid"])
 
     def ask(self, command: str, **params: Any) -> dict[str, Any]:
-        reply = self.sim.handle(_signed({"command": command, **{k: str(v) for k, v in
-                                                                params.items()}}))
+        reply = self.sim.handle(
+            _signed({"command": command, **{k: str(v) for k, v in params.items()}})
+        )
         assert reply.status == 200, reply.body
         (body,) = reply.body.values()
         return dict(body)
@@ -89,8 +175,15 @@ class Cloud:
 def _simulated(command: str) -> dict[str, Any]:
     c = Cloud()
     zoneid = c.zone["id"]
-    vlan = dict(zoneid=zoneid, vlan=123, gateway="10.0.0.1", netmask="255.255.255.0",
-                startip="10.0.0.2", endip="10.0.0.10", forvirtualnetwork=True)
+    vlan = {
+        "zoneid": zoneid,
+        "vlan": 123,
+        "gateway": "10.0.0.1",
+        "netmask": "255.255.255.0",
+        "startip": "10.0.0.2",
+        "endip": "10.0.0.10",
+        "forvirtualnetwork": True,
+    }
     if command == "createVlanIpRange":
         return c.ask(command, **vlan)
     if command == "updateVlanIpRange":
@@ -107,8 +200,12 @@ def _simulated(command: str) -> dict[str, Any]:
         return c.ask(command, name="check.pod.cidrs", value="false")
     if command in ("createNetwork", "listNetworks", "deleteNetwork"):
         offering = c.ask("listNetworkOfferings", name="DefaultSharedNetworkOffering")
-        net = c.ask("createNetwork", name="n", zoneid=zoneid,
-                    networkofferingid=offering["networkoffering"][0]["id"])
+        net = c.ask(
+            "createNetwork",
+            name="n",
+            zoneid=zoneid,
+            networkofferingid=offering["networkoffering"][0]["id"],
+        )
         if command == "createNetwork":
             return net
         if command == "listNetworks":
@@ -150,16 +247,20 @@ def _objects(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 @pytest.mark.parametrize(("file", "command"), CASES, ids=[c for _, c in CASES])
 def test_simulator_answer_has_the_real_shape(file: str, command: str) -> None:
     real_all = json.loads((realdata() / "responses" / file).read_text())
-    (real_envelope, real_body), = real_all[command].items()
+    ((real_envelope, real_body),) = real_all[command].items()
     assert real_envelope == f"{command.lower()}response"
     sim_body = _simulated(command)
     real_key, real_objs = _objects(real_body)
     sim_key, sim_objs = _objects(sim_body)
     assert sim_key == real_key
-    same_object = {"listNetworks": "createNetwork", "listVlanIpRanges": "createVlanIpRange",
-                   "updateVlanIpRange": "createVlanIpRange"}
-    allowed_missing = NOT_SIMULATED.get("job" if real_key == "job" else
-                                        same_object.get(command, command), set())
+    same_object = {
+        "listNetworks": "createNetwork",
+        "listVlanIpRanges": "createVlanIpRange",
+        "updateVlanIpRange": "createVlanIpRange",
+    }
+    allowed_missing = NOT_SIMULATED.get(
+        "job" if real_key == "job" else same_object.get(command, command), set()
+    )
     real, sim = real_objs[0], sim_objs[0]
     missing = set(real) - set(sim) - allowed_missing
     assert missing == set(), f"the simulator does not send {sorted(missing)}"

@@ -53,8 +53,11 @@ def test_golden_plans_show_what_each_case_is_about() -> None:
     wrap = [t for t, _ in titles["add-physical-network-to-enabled-zone"]]
     assert wrap[0].startswith("disable") and wrap[-1] == "enable"
     pruned = [k for t, k in titles["prune-unmanaged-pod"] if t == "delete"]
-    assert pruned == ["management_range:z2/old-pod/10.0.9.10",
-                      "management_range:z2/old-pod/10.0.9.30", "pod:z2/old-pod"]
+    assert pruned == [
+        "management_range:z2/old-pod/10.0.9.10",
+        "management_range:z2/old-pod/10.0.9.30",
+        "pod:z2/old-pod",
+    ]
     assert titles["new-lab-zone"][-1] == ("enable", "zone:lab1")
 
 
@@ -63,14 +66,19 @@ def test_plan_json_has_a_stable_checksum() -> None:
     again = _case_plan("update-in-place").to_dict()
     assert first["checksum"] == again["checksum"] and len(first["checksum"]) == 16
     step = next(s for s in first["steps"] if s["resource"] == "traffic_type:z1/pn1/Guest")
-    assert step["changes"]["labels"] == {"old": {"kvm": "cloudbr2", "vmware": ""},
-                                         "new": {"kvm": "cloudbr1", "vmware": "vSwitch1"}}
-    assert step["calls"][0]["params"] == {"id": {"ref": "traffic_type:z1/pn1/Guest"},
-                                          "kvmnetworklabel": "cloudbr1",
-                                          "vmwarenetworklabel": "vSwitch1"}
+    assert step["changes"]["labels"] == {
+        "old": {"kvm": "cloudbr2", "vmware": ""},
+        "new": {"kvm": "cloudbr1", "vmware": "vSwitch1"},
+    }
+    assert step["calls"][0]["params"] == {
+        "id": {"ref": "traffic_type:z1/pn1/Guest"},
+        "kvmnetworklabel": "cloudbr1",
+        "vmwarenetworklabel": "vSwitch1",
+    }
 
 
 # --- reader ------------------------------------------------------------------------------
+
 
 def _bring_up(api: Api, paths: list[Any]) -> None:
     desired = ops.desired_state(paths).state
@@ -79,8 +87,10 @@ def _bring_up(api: Api, paths: list[Any]) -> None:
 
 
 def test_reader_makes_one_call_per_command_plus_one_per_physical_network(
-        sim_api: Api, tmp_path: Path) -> None:
+    sim_api: Api, tmp_path: Path
+) -> None:
     import sys
+
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from generate import write_config
 
@@ -111,6 +121,7 @@ def test_reader_reads_back_what_apply_made(sim_api: Api) -> None:
 
 # --- drift -------------------------------------------------------------------------------
 
+
 def test_drift_reports_exactly_what_changed_behind_our_back(sim_api: Api) -> None:
     lab = EXAMPLES[0].parent / "lab"
     _bring_up(sim_api, [lab])
@@ -118,40 +129,67 @@ def test_drift_reports_exactly_what_changed_behind_our_back(sim_api: Api) -> Non
     assert ops.drift(sim_api, desired).in_sync
     live = ops.read_for(sim_api, desired)
     uuid = {k.to_str(): r.uuid for k, r in live.items()}
-    sim_api.call("updateTrafficType", id=uuid["traffic_type:lab1/trunk/Guest"],
-                 kvmnetworklabel="cloudbr7")
-    sim_api.call("updateVlanIpRange", id=uuid["public_range:lab1/203.0.113.10"],
-                 endip="203.0.113.90")
+    sim_api.call(
+        "updateTrafficType", id=uuid["traffic_type:lab1/trunk/Guest"], kvmnetworklabel="cloudbr7"
+    )
+    sim_api.call(
+        "updateVlanIpRange", id=uuid["public_range:lab1/203.0.113.10"], endip="203.0.113.90"
+    )
     for r in sim_api.list("listStorageNetworkIpRange", podid=uuid["pod:lab1/pod2"]):
         sim_api.call("deleteStorageNetworkIpRange", id=r["id"])
     sim_api.call("deletePod", id=uuid["pod:lab1/pod2"])
-    sim_api.call("createVlanIpRange", zoneid=uuid["zone:lab1"], vlan=100, gateway="203.0.113.1",
-                 netmask="255.255.255.0", startip="203.0.113.220", endip="203.0.113.230",
-                 forvirtualnetwork=True)
+    sim_api.call(
+        "createVlanIpRange",
+        zoneid=uuid["zone:lab1"],
+        vlan=100,
+        gateway="203.0.113.1",
+        netmask="255.255.255.0",
+        startip="203.0.113.220",
+        endip="203.0.113.230",
+        forvirtualnetwork=True,
+    )
     found = ops.drift(sim_api, desired)
     assert {c.key.to_str(): dict(c.fields) for c in found.changed} == {
-        "traffic_type:lab1/trunk/Guest": {"labels": ({"kvm": "cloudbr7", "vmware": "vSwitch1"},
-                                                     {"kvm": "cloudbr1", "vmware": "vSwitch1"})},
+        "traffic_type:lab1/trunk/Guest": {
+            "labels": (
+                {"kvm": "cloudbr7", "vmware": "vSwitch1"},
+                {"kvm": "cloudbr1", "vmware": "vSwitch1"},
+            )
+        },
         "public_range:lab1/203.0.113.10": {"end": ("203.0.113.90", "203.0.113.100")},
     }
     assert sorted(r.key.to_str() for r in found.missing) == [
-        "management_range:lab1/pod2/10.10.2.10", "pod:lab1/pod2",
-        "storage_range:lab1/pod2/10.20.2.10"]
+        "management_range:lab1/pod2/10.10.2.10",
+        "pod:lab1/pod2",
+        "storage_range:lab1/pod2/10.20.2.10",
+    ]
     assert [r.key.to_str() for r in found.unmanaged] == ["public_range:lab1/203.0.113.220"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
-def test_fresh_plan_of_each_example_is_the_full_bring_up_in_order(example: Path,
-                                                                   tmp_path: Path) -> None:
+def test_fresh_plan_of_each_example_is_the_full_bring_up_in_order(
+    example: Path, tmp_path: Path
+) -> None:
     state = tmp_path / "sim.json"
-    result = runner.invoke(app, ["plan", str(example), "--sim", "--sim-state", str(state),
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["plan", str(example), "--sim", "--sim-state", str(state), "--format", "json"]
+    )
     assert result.exit_code == 3, result.output
     plan = json.loads(result.output)
     kinds = [s["kind"] for s in plan["steps"] if s["stage"] == 2]
-    order = ["zone", "zone_setting", "physical_network", "traffic_type", "provider",
-             "guest_network", "pod", "management_range", "public_range", "storage_range",
-             "guest_range"]
+    order = [
+        "zone",
+        "zone_setting",
+        "physical_network",
+        "traffic_type",
+        "provider",
+        "guest_network",
+        "pod",
+        "management_range",
+        "public_range",
+        "storage_range",
+        "guest_range",
+    ]
     firsts = [kinds.index(k) for k in order if k in kinds]
     assert firsts == sorted(firsts)
     assert plan["steps"][-1]["title"] == "enable" and plan["steps"][-1]["kind"] == "zone"
@@ -171,10 +209,8 @@ def test_plan_and_drift_exit_codes_and_formats(tmp_path: Path) -> None:
     assert runner.invoke(app, ["plan", lab, *target, "-f", "yaml"]).exit_code == 2
 
 
-def test_no_target_is_a_clear_error_never_the_simulator(monkeypatch: Any,
-                                                        tmp_path: Path) -> None:
-    for name in ("CLOUDSTACK_ENDPOINT", "CLOUDSTACK_KEY", "CLOUDSTACK_SECRET",
-                 "CLOUDSTACK_CONFIG"):
+def test_no_target_is_a_clear_error_never_the_simulator(monkeypatch: Any, tmp_path: Path) -> None:
+    for name in ("CLOUDSTACK_ENDPOINT", "CLOUDSTACK_KEY", "CLOUDSTACK_SECRET", "CLOUDSTACK_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
@@ -186,19 +222,22 @@ def test_no_target_is_a_clear_error_never_the_simulator(monkeypatch: Any,
     assert missing.exit_code == 1 and "profile 'nope' was not found" in missing.output
 
 
-def test_target_from_cloudmonkey_profile_and_environment(monkeypatch: Any,
-                                                         tmp_path: Path) -> None:
+def test_target_from_cloudmonkey_profile_and_environment(monkeypatch: Any, tmp_path: Path) -> None:
     from cstool.cloud.api import configured_target
 
     (tmp_path / ".cmk").mkdir()
     (tmp_path / ".cmk" / "config").write_text(
-        "[lab]\nurl = http://127.0.0.1:1/client/api\napikey = AK\nsecretkey = SK\n")
+        "[lab]\nurl = http://127.0.0.1:1/client/api\napikey = AK\nsecretkey = SK\n"
+    )
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CLOUDSTACK_CONFIG", raising=False)
     target = configured_target("lab")
-    assert (target.endpoint, target.key, target.secret) == ("http://127.0.0.1:1/client/api",
-                                                             "AK", "SK")
+    assert (target.endpoint, target.key, target.secret) == (
+        "http://127.0.0.1:1/client/api",
+        "AK",
+        "SK",
+    )
     assert "SK" not in target.name and "AK" not in target.name and "SK" not in repr(target)
     monkeypatch.setenv("CLOUDSTACK_ENDPOINT", "https://cloud.example/client/api")
     monkeypatch.setenv("CLOUDSTACK_KEY", "k")

@@ -44,8 +44,13 @@ def test_simulator_state_survives_between_processes(tmp_path: Path) -> None:
     state = str(tmp_path / "sim.json")
 
     def cstool(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cstool", *args, "--sim", "--sim-state",
-                               state], capture_output=True, text=True, cwd=ROOT, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "cstool", *args, "--sim", "--sim-state", state],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
 
     assert cstool("apply", "configs/basic", "--yes").returncode == 0
     drift = cstool("drift", "configs/basic")

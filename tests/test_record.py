@@ -36,11 +36,17 @@ def _state_of(api: Api, config: str) -> dict[str, Any]:
     return {k.to_str(): dict(r.values) for k, r in live.items()}
 
 
-@pytest.mark.parametrize(("scenario", "config"), [("lab-read-empty-cloud", "lab"),
-                                                  ("lab-read-applied", "lab"),
-                                                  ("region-read-applied", "region")])
-def test_faithful_fake_replayed_reads_give_the_live_state(scenario: str, config: str,
-                                                          tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "config"),
+    [
+        ("lab-read-empty-cloud", "lab"),
+        ("lab-read-applied", "lab"),
+        ("region-read-applied", "region"),
+    ],
+)
+def test_faithful_fake_replayed_reads_give_the_live_state(
+    scenario: str, config: str, tmp_path: Path
+) -> None:
     _recording, state = record(scenario, tmp_path)
     live = _state_of(Api(sim_target(state)), config)
     assert len(live) > 20
@@ -55,14 +61,24 @@ def test_replayed_drift_and_plan_need_no_cloud() -> None:
     assert runner.invoke(app, ["drift", *args]).exit_code == 0
     plan = runner.invoke(app, ["plan", *args])
     assert plan.exit_code == 0 and "Target: replay of" in plan.output
-    fresh = runner.invoke(app, ["plan", str(CONFIGS / "lab"), "--replay",
-                                str(API / "lab-read-empty-cloud.yaml"), "-f", "json"])
+    fresh = runner.invoke(
+        app,
+        [
+            "plan",
+            str(CONFIGS / "lab"),
+            "--replay",
+            str(API / "lab-read-empty-cloud.yaml"),
+            "-f",
+            "json",
+        ],
+    )
     assert fresh.exit_code == 3 and len(json.loads(fresh.output)["steps"]) == 22
 
 
 def test_a_whole_apply_replays_call_for_call() -> None:
-    result = runner.invoke(app, ["apply", str(CONFIGS / "basic"), "--yes", "--replay",
-                                 str(API / "basic-apply.yaml")])
+    result = runner.invoke(
+        app, ["apply", str(CONFIGS / "basic"), "--yes", "--replay", str(API / "basic-apply.yaml")]
+    )
     assert result.exit_code == 0, result.output
     assert "13 done, 0 failed" in result.output
 
@@ -70,32 +86,55 @@ def test_a_whole_apply_replays_call_for_call() -> None:
 def test_a_refused_call_replays_as_the_same_api_error() -> None:
     target = replay_target(API / "pod-create-refused.yaml")
     ex = Recording.load(API / "pod-create-refused.yaml").exchanges[0]
-    with Replay(Recording.load(API / "pod-create-refused.yaml"), target.endpoint), \
-            pytest.raises(ApiError) as info:
+    with (
+        Replay(Recording.load(API / "pod-create-refused.yaml"), target.endpoint),
+        pytest.raises(ApiError) as info,
+    ):
         Api(target).call("createPod", **ex["params"])
     assert info.value.code == 431 and "already exists" in info.value.text
 
 
 def test_a_request_the_recording_cannot_answer_is_a_clear_error() -> None:
-    result = runner.invoke(app, ["plan", str(CONFIGS / "lab"), "--replay",
-                                 str(API / "pod-create-refused.yaml")])
+    result = runner.invoke(
+        app, ["plan", str(CONFIGS / "lab"), "--replay", str(API / "pod-create-refused.yaml")]
+    )
     assert result.exit_code == 1
     assert re.search(r"error: the recording has no answer for list\w+", result.output)
 
 
 def test_record_flag_writes_a_readable_recording_without_credentials(tmp_path: Path) -> None:
     out = tmp_path / "rec.yaml"
-    result = runner.invoke(app, ["drift", str(CONFIGS / "basic"), "--sim", "--sim-state",
-                                 str(tmp_path / "s.json"), "--record", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "drift",
+            str(CONFIGS / "basic"),
+            "--sim",
+            "--sim-state",
+            str(tmp_path / "s.json"),
+            "--record",
+            str(out),
+        ],
+    )
     assert result.exit_code == 3
     recording = Recording.load(out)
     assert recording.header["cloudstack_version"].startswith("4.")
     assert recording.header["endpoint"] == "(not recorded)"
     assert recording.exchanges[0]["command"] == "listCapabilities"
     with_host = tmp_path / "host.yaml"
-    runner.invoke(app, ["drift", str(CONFIGS / "basic"), "--sim", "--sim-state",
-                        str(tmp_path / "s.json"), "--record", str(with_host),
-                        "--record-endpoint"])
+    runner.invoke(
+        app,
+        [
+            "drift",
+            str(CONFIGS / "basic"),
+            "--sim",
+            "--sim-state",
+            str(tmp_path / "s.json"),
+            "--record",
+            str(with_host),
+            "--record-endpoint",
+        ],
+    )
     assert Recording.load(with_host).header["endpoint"] == "simulator.cstool.invalid"
 
 
@@ -110,8 +149,9 @@ def _recorded_with_real_looking_credentials(tmp_path: Path) -> Path:
     target = Target("test", IN_PROCESS_ENDPOINT, KEY, SECRET, session, poll_interval=0)
     recording = start_recording(session, target.endpoint, (KEY, SECRET), keep_endpoint=True)
     api = Api(target)
-    api.call("createZone", name="z", networktype="Advanced", dns1="8.8.8.8",
-             internaldns1="10.0.0.1")
+    api.call(
+        "createZone", name="z", networktype="Advanced", dns1="8.8.8.8", internaldns1="10.0.0.1"
+    )
     api.call("updateConfiguration", name="expunge.delay", value="60")
     api.list("listZones")
     path = tmp_path / "with-credentials.yaml"
@@ -133,6 +173,7 @@ def test_no_recording_holds_a_key_a_secret_or_a_signature(tmp_path: Path) -> Non
 
 
 # --- real responses from shared/realdata, converted to exchanges at test time --------------
+
 
 def _real(path: str) -> dict[str, Any]:
     return json.loads((realdata() / "responses" / path).read_text())
@@ -163,9 +204,11 @@ def test_reader_accepts_real_list_responses_of_old_and_new_servers() -> None:
     exchanges += [_ex(c, {f"{c.lower()}response": {}}) for c in empty]
     # 2.2 lists carry no count, so the cs client asks for page 2, which such a server
     # answers with an empty envelope
-    exchanges += [_ex(c, {f"{c.lower()}response": {}}, page="2",
-                      **(shared if c == "listNetworks" else {}))
-                  for c, b in lists.items() if "count" not in next(iter(b.values()))]
+    exchanges += [
+        _ex(c, {f"{c.lower()}response": {}}, page="2", **(shared if c == "listNetworks" else {}))
+        for c, b in lists.items()
+        if "count" not in next(iter(b.values()))
+    ]
     replay, api = _replay(exchanges)
     with replay:
         live = read_live(api, zone_settings=())
@@ -187,12 +230,24 @@ def test_reader_accepts_real_list_responses_of_old_and_new_servers() -> None:
 def test_reader_accepts_a_4x_vlan_range_capture() -> None:
     body = _real("cloudstack-go/VLANService.json")["listVlanIpRanges"]
     zone = body["listvlaniprangesresponse"]["vlaniprange"][0]["zoneid"]
-    zones = {"listzonesresponse": {"count": 1, "zone": [
-        {"id": zone, "name": "z", "networktype": "Advanced"}]}}
-    others = ("listPods", "listPhysicalNetworks", "listNetworkServiceProviders",
-              "listStorageNetworkIpRange", "listConfigurations")
-    exchanges = [_ex("listZones", zones), _ex("listVlanIpRanges", body),
-                 _ex("listNetworks", {"listnetworksresponse": {}}, listall="true", type="Shared")]
+    zones = {
+        "listzonesresponse": {
+            "count": 1,
+            "zone": [{"id": zone, "name": "z", "networktype": "Advanced"}],
+        }
+    }
+    others = (
+        "listPods",
+        "listPhysicalNetworks",
+        "listNetworkServiceProviders",
+        "listStorageNetworkIpRange",
+        "listConfigurations",
+    )
+    exchanges = [
+        _ex("listZones", zones),
+        _ex("listVlanIpRanges", body),
+        _ex("listNetworks", {"listnetworksresponse": {}}, listall="true", type="Shared"),
+    ]
     exchanges += [_ex(c, {f"{c.lower()}response": {}}) for c in others]
     replay, api = _replay(exchanges)
     with replay:
@@ -201,12 +256,15 @@ def test_reader_accepts_a_4x_vlan_range_capture() -> None:
     assert rng.values["vlan"] == 123 and rng.key.path == ("z", "10.0.0.2")
 
 
-@pytest.mark.parametrize(("path", "command", "code"), [
-    ("libcloud/deployVirtualMachine_deployfail.json", "deployVirtualMachine", 431),
-    ("libcloud/registerSSHKeyPair_error.json", "registerSSHKeyPair", 431),
-    ("ec2stack/invalid_create_keypair_duplicate.json", "createSSHKeyPair", 431),
-    ("ec2stack/invalid_create_vpc_invalid_cidr.json", "createVPC", 431),
-])
+@pytest.mark.parametrize(
+    ("path", "command", "code"),
+    [
+        ("libcloud/deployVirtualMachine_deployfail.json", "deployVirtualMachine", 431),
+        ("libcloud/registerSSHKeyPair_error.json", "registerSSHKeyPair", 431),
+        ("ec2stack/invalid_create_keypair_duplicate.json", "createSSHKeyPair", 431),
+        ("ec2stack/invalid_create_vpc_invalid_cidr.json", "createVPC", 431),
+    ],
+)
 def test_real_error_responses_become_api_errors(path: str, command: str, code: int) -> None:
     if not (realdata() / "responses" / path).exists():
         pytest.skip(f"{path} is not in realdata")
@@ -220,9 +278,12 @@ def test_real_error_responses_become_api_errors(path: str, command: str, code: i
 def test_real_failed_async_job_becomes_an_api_error_naming_the_job() -> None:
     job = _real("ec2stack/invalid_attach_volume_volume_not_found.json")
     jobid = job["queryasyncjobresultresponse"]["jobid"]
-    replay, api = _replay([
-        _ex("attachVolume", {"attachvolumeresponse": {"jobid": jobid}}, id="x"),
-        _ex("queryAsyncJobResult", job, jobid=jobid)])
+    replay, api = _replay(
+        [
+            _ex("attachVolume", {"attachvolumeresponse": {"jobid": jobid}}, id="x"),
+            _ex("queryAsyncJobResult", job, jobid=jobid),
+        ]
+    )
     with replay, pytest.raises(ApiError) as info:
         api.call("attachVolume", id="x")
     assert (info.value.code, info.value.jobid) == (530, jobid)

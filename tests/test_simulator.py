@@ -15,21 +15,47 @@ from cs import CloudStack, CloudStackApiException
 from cstool.simulator.transport import Fault, Simulator, make_server, signature
 from tests.conftest import ROOT, raw_sim
 
-
 # --- signatures --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("secret", "params", "expected"), [
-    ("bar", {"apiKey": "foo", "command": "listVirtualMachines", "listall": "true",
-             "response": "json"}, "B0d6hBsZTcFVCiioSxzwKA9Pke8="),
-    ("testsecret", {"apiKey": "testkey", "command": "createZone", "name": "Zone A",
-                    "dns1": "8.8.8.8", "internaldns1": "10.0.0.2", "networktype": "Advanced",
-                    "response": "json", "signatureVersion": "3",
-                    "expires": "2030-01-01T00:00:00+0000"}, "S+wsmCMWJTUsppEGJJ44KnmbR/U="),
-    ("testsecret", {"apikey": "testkey", "command": "listZones", "name": "a~b*c/d+e",
-                    "response": "json"}, "vUQNDorAR6fYs/GSUoKI9+UR+6I="),
-])
-def test_signature_matches_the_documented_vectors(secret: str, params: dict[str, str],
-                                                  expected: str) -> None:
+
+@pytest.mark.parametrize(
+    ("secret", "params", "expected"),
+    [
+        (
+            "bar",
+            {
+                "apiKey": "foo",
+                "command": "listVirtualMachines",
+                "listall": "true",
+                "response": "json",
+            },
+            "B0d6hBsZTcFVCiioSxzwKA9Pke8=",
+        ),
+        (
+            "testsecret",
+            {
+                "apiKey": "testkey",
+                "command": "createZone",
+                "name": "Zone A",
+                "dns1": "8.8.8.8",
+                "internaldns1": "10.0.0.2",
+                "networktype": "Advanced",
+                "response": "json",
+                "signatureVersion": "3",
+                "expires": "2030-01-01T00:00:00+0000",
+            },
+            "S+wsmCMWJTUsppEGJJ44KnmbR/U=",
+        ),
+        (
+            "testsecret",
+            {"apikey": "testkey", "command": "listZones", "name": "a~b*c/d+e", "response": "json"},
+            "vUQNDorAR6fYs/GSUoKI9+UR+6I=",
+        ),
+    ],
+)
+def test_signature_matches_the_documented_vectors(
+    secret: str, params: dict[str, str], expected: str
+) -> None:
     assert signature(params, secret) == expected
 
 
@@ -44,8 +70,9 @@ def test_bad_signature_unknown_key_unknown_command_and_expiry_are_401() -> None:
         _signed({"command": "listZones"}, secret="wrong"),
         {**_signed({"command": "listZones"}), "apiKey": "other"},
         _signed({"command": "listzones"}),  # command names are case-sensitive
-        _signed({"command": "listZones", "signatureVersion": "3",
-                 "expires": "2001-01-01T00:00:00+0000"}),
+        _signed(
+            {"command": "listZones", "signatureVersion": "3", "expires": "2001-01-01T00:00:00+0000"}
+        ),
         {"command": "listZones", "apiKey": "key", "response": "json"},  # no signature
     ]
     for params in cases:
@@ -53,24 +80,42 @@ def test_bad_signature_unknown_key_unknown_command_and_expiry_are_401() -> None:
         assert reply.status == 401
         (body,) = reply.body.values()
         assert body["errorcode"] == 401 and body["uuidList"] == []
-    ok = sim.handle(_signed({"command": "listZones", "signatureVersion": "3",
-                             "expires": "2099-01-01T00:00:00+0000"}))
+    ok = sim.handle(
+        _signed(
+            {"command": "listZones", "signatureVersion": "3", "expires": "2099-01-01T00:00:00+0000"}
+        )
+    )
     assert ok.status == 200 and ok.body == {"listzonesresponse": {}}
 
 
 def test_parameter_names_are_case_insensitive() -> None:
     sim = Simulator(keys={"key": "secret"})
-    reply = sim.handle(_signed({"command": "createZone", "NAME": "z", "networkType": "basic",
-                                "DNS1": "8.8.8.8", "internalDns1": "10.0.0.1"}))
+    reply = sim.handle(
+        _signed(
+            {
+                "command": "createZone",
+                "NAME": "z",
+                "networkType": "basic",
+                "DNS1": "8.8.8.8",
+                "internalDns1": "10.0.0.1",
+            }
+        )
+    )
     assert reply.status == 200
     assert reply.body["createzoneresponse"]["zone"]["networktype"] == "Basic"
 
 
 # --- envelopes, paging, async jobs -------------------------------------------------------
 
+
 def _zone(cs: CloudStack, name: str = "z1", **extra: Any) -> dict[str, Any]:
-    params = {"name": name, "networktype": "Advanced", "dns1": "8.8.8.8",
-              "internaldns1": "10.0.0.1", **extra}
+    params = {
+        "name": name,
+        "networktype": "Advanced",
+        "dns1": "8.8.8.8",
+        "internaldns1": "10.0.0.1",
+        **extra,
+    }
     return cs.createZone(**params)["zone"]
 
 
@@ -91,8 +136,9 @@ def test_list_envelopes_count_pages_and_page_past_the_end() -> None:
 def test_async_job_is_pending_then_succeeds_and_async_create_returns_the_id() -> None:
     sim, cs = raw_sim()
     zone = _zone(cs)
-    reply = sim.handle(_signed({"command": "createPhysicalNetwork", "name": "pn",
-                                "zoneid": zone["id"]}))
+    reply = sim.handle(
+        _signed({"command": "createPhysicalNetwork", "name": "pn", "zoneid": zone["id"]})
+    )
     submitted = reply.body["createphysicalnetworkresponse"]
     assert set(submitted) == {"id", "jobid"}
     first = sim.handle(_signed({"command": "queryAsyncJobResult", "jobid": submitted["jobid"]}))
@@ -109,15 +155,18 @@ def test_rule_failure_of_an_async_command_is_a_failed_job() -> None:
     sim, cs = raw_sim()
     zone = _zone(cs)
     pn = cs.createPhysicalNetwork(name="pn", zoneid=zone["id"])["physicalnetwork"]
-    vr = cs.listNetworkServiceProviders(physicalnetworkid=pn["id"], name="VirtualRouter",
-                                        fetch_list=True)[0]
-    reply = sim.handle(_signed({"command": "updateNetworkServiceProvider", "id": vr["id"],
-                                "state": "Enabled"}))
+    vr = cs.listNetworkServiceProviders(
+        physicalnetworkid=pn["id"], name="VirtualRouter", fetch_list=True
+    )[0]
+    reply = sim.handle(
+        _signed({"command": "updateNetworkServiceProvider", "id": vr["id"], "state": "Enabled"})
+    )
     assert reply.status == 200  # accepted; the job fails
     jobid = reply.body["updatenetworkserviceproviderresponse"]["jobid"]
     sim.handle(_signed({"command": "queryAsyncJobResult", "jobid": jobid}))
     job = sim.handle(_signed({"command": "queryAsyncJobResult", "jobid": jobid})).body[
-        "queryasyncjobresultresponse"]
+        "queryasyncjobresultresponse"
+    ]
     assert (job["jobstatus"], job["jobresultcode"]) == (2, 530)
     assert set(job["jobresult"]) == {"errorcode", "errortext"}
     assert "configure the provider first" in job["jobresult"]["errortext"]
@@ -134,6 +183,7 @@ def test_missing_parameter_of_an_async_command_is_synchronous_431() -> None:
 
 # --- server rules ------------------------------------------------------------------------
 
+
 def _code(call: Any) -> int:
     with pytest.raises(CloudStackApiException) as info:
         call()
@@ -142,8 +192,9 @@ def _code(call: Any) -> int:
 
 def _advanced_zone(cs: CloudStack) -> tuple[dict[str, Any], dict[str, Any]]:
     zone = _zone(cs)
-    pn = cs.createPhysicalNetwork(name="pn", zoneid=zone["id"], isolationmethods="VLAN",
-                                  vlan="100-200")["physicalnetwork"]
+    pn = cs.createPhysicalNetwork(
+        name="pn", zoneid=zone["id"], isolationmethods="VLAN", vlan="100-200"
+    )["physicalnetwork"]
     for t in ("Management", "Guest", "Public"):
         cs.addTrafficType(physicalnetworkid=pn["id"], traffictype=t, kvmnetworklabel="cloudbr0")
     return zone, pn
@@ -166,8 +217,10 @@ def test_enabling_a_zone_adds_storage_traffic_with_the_management_labels() -> No
     _, cs = raw_sim()
     zone, pn = _advanced_zone(cs)
     cs.updateZone(id=zone["id"], allocationstate="Enabled")
-    traffic = {t["traffictype"]: t for t in cs.listTrafficTypes(physicalnetworkid=pn["id"],
-                                                                 fetch_list=True)}
+    traffic = {
+        t["traffictype"]: t
+        for t in cs.listTrafficTypes(physicalnetworkid=pn["id"], fetch_list=True)
+    }
     assert traffic["Storage"]["kvmnetworklabel"] == "cloudbr0"
     assert _code(lambda: cs.createPhysicalNetwork(name="x", zoneid=zone["id"])) == 531
 
@@ -175,14 +228,18 @@ def test_enabling_a_zone_adds_storage_traffic_with_the_management_labels() -> No
 def test_physical_network_and_traffic_type_rules() -> None:
     _, cs = raw_sim()
     zone, pn = _advanced_zone(cs)
-    names = {p["name"] for p in cs.listNetworkServiceProviders(physicalnetworkid=pn["id"],
-                                                               fetch_list=True)}
+    names = {
+        p["name"]
+        for p in cs.listNetworkServiceProviders(physicalnetworkid=pn["id"], fetch_list=True)
+    }
     assert {"VirtualRouter", "VpcVirtualRouter", "InternalLbVm", "SecurityGroupProvider"} <= names
     assert _code(lambda: cs.addTrafficType(physicalnetworkid=pn["id"], traffictype="Guest")) == 530
     assert _code(lambda: cs.addTrafficType(physicalnetworkid=pn["id"], traffictype="guest")) == 431
     pn2 = cs.createPhysicalNetwork(name="pn2", zoneid=zone["id"])["physicalnetwork"]
-    assert _code(lambda: cs.addTrafficType(physicalnetworkid=pn2["id"],
-                                           traffictype="Management")) == 530
+    assert (
+        _code(lambda: cs.addTrafficType(physicalnetworkid=pn2["id"], traffictype="Management"))
+        == 530
+    )
     assert _code(lambda: cs.addTrafficType(physicalnetworkid=pn2["id"], traffictype="Guest")) == 530
     assert _code(lambda: cs.createPhysicalNetwork(name="t", zoneid=zone["id"], tags="a,b")) == 431
     cs.updatePhysicalNetwork(id=pn["id"], vlan="300-400,100-200,201-299")
@@ -197,65 +254,142 @@ def test_physical_network_and_traffic_type_rules() -> None:
 def test_pod_rules_follow_check_pod_cidrs() -> None:
     _, cs = raw_sim()
     zone, _ = _advanced_zone(cs)
-    pod = dict(zoneid=zone["id"], gateway="10.0.0.1", netmask="255.255.255.0")
+    pod = {"zoneid": zone["id"], "gateway": "10.0.0.1", "netmask": "255.255.255.0"}
     cs.createPod(name="p1", startip="10.0.0.10", endip="10.0.0.20", **pod)
     assert _code(lambda: cs.createPod(name="p1", startip="10.0.0.30", **pod)) == 431
-    assert _code(lambda: cs.createPod(name="p2", startip="10.0.0.30", endip="10.0.0.40",
-                                      **pod)) == 431  # same CIDR
-    assert _code(lambda: cs.createPod(name="p3", startip="10.0.1.1", endip="10.0.1.5",
-                                      zoneid=zone["id"], gateway="10.0.1.1",
-                                      netmask="255.255.255.0")) == 431  # gateway in range
+    assert (
+        _code(lambda: cs.createPod(name="p2", startip="10.0.0.30", endip="10.0.0.40", **pod)) == 431
+    )  # same CIDR
+    assert (
+        _code(
+            lambda: cs.createPod(
+                name="p3",
+                startip="10.0.1.1",
+                endip="10.0.1.5",
+                zoneid=zone["id"],
+                gateway="10.0.1.1",
+                netmask="255.255.255.0",
+            )
+        )
+        == 431
+    )  # gateway in range
     cs.updateConfiguration(name="check.pod.cidrs", value="false")
     p2 = cs.createPod(name="p2", startip="10.0.0.30", endip="10.0.0.40", **pod)["pod"]
-    assert p2["ipranges"] == [{"startip": "10.0.0.30", "endip": "10.0.0.40",
-                               "forsystemvms": "0", "vlanid": "vlan://untagged"}]
+    assert p2["ipranges"] == [
+        {
+            "startip": "10.0.0.30",
+            "endip": "10.0.0.40",
+            "forsystemvms": "0",
+            "vlanid": "vlan://untagged",
+        }
+    ]
     assert _code(lambda: cs.deleteZone(id=zone["id"])) == 530
 
 
 def test_management_and_storage_range_rules() -> None:
     _, cs = raw_sim()
     zone, _ = _advanced_zone(cs)
-    pod = cs.createPod(name="p1", zoneid=zone["id"], gateway="10.0.0.1", netmask="255.255.255.0",
-                       startip="10.0.0.10", endip="10.0.0.20")["pod"]
-    rng = dict(podid=pod["id"], gateway="10.0.0.1", netmask="255.255.255.0")
-    assert _code(lambda: cs.createManagementNetworkIpRange(startip="10.0.0.15",
-                                                           endip="10.0.0.30", **rng)) == 431
-    result = cs.createManagementNetworkIpRange(startip="10.0.0.30", endip="10.0.0.40",
-                                               vlan="11", forsystemvms=True, **rng)
+    pod = cs.createPod(
+        name="p1",
+        zoneid=zone["id"],
+        gateway="10.0.0.1",
+        netmask="255.255.255.0",
+        startip="10.0.0.10",
+        endip="10.0.0.20",
+    )["pod"]
+    rng = {"podid": pod["id"], "gateway": "10.0.0.1", "netmask": "255.255.255.0"}
+    assert (
+        _code(
+            lambda: cs.createManagementNetworkIpRange(startip="10.0.0.15", endip="10.0.0.30", **rng)
+        )
+        == 431
+    )
+    result = cs.createManagementNetworkIpRange(
+        startip="10.0.0.30", endip="10.0.0.40", vlan="11", forsystemvms=True, **rng
+    )
     assert result["pod"]["vlanid"] == ["vlan://untagged", "vlan://11"]
     assert result["pod"]["forsystemvms"] == ["0", "1"]
-    assert _code(lambda: cs.createStorageNetworkIpRange(
-        podid=pod["id"], gateway="10.0.0.1", netmask="255.255.255.0", startip="10.0.0.12",
-        endip="10.0.0.14")) == 431
-    st = cs.createStorageNetworkIpRange(podid=pod["id"], gateway="10.9.0.1",
-                                        netmask="255.255.255.0", startip="10.9.0.10",
-                                        endip="10.9.0.20", vlan=20)["storagenetworkiprange"]
+    assert (
+        _code(
+            lambda: cs.createStorageNetworkIpRange(
+                podid=pod["id"],
+                gateway="10.0.0.1",
+                netmask="255.255.255.0",
+                startip="10.0.0.12",
+                endip="10.0.0.14",
+            )
+        )
+        == 431
+    )
+    st = cs.createStorageNetworkIpRange(
+        podid=pod["id"],
+        gateway="10.9.0.1",
+        netmask="255.255.255.0",
+        startip="10.9.0.10",
+        endip="10.9.0.20",
+        vlan=20,
+    )["storagenetworkiprange"]
     assert st["vlan"] == 20  # a JSON number
-    cs.deleteManagementNetworkIpRange(podid=pod["id"], startip="10.0.0.30", endip="10.0.0.40",
-                                      vlan="vlan://11")
-    assert _code(lambda: cs.deleteManagementNetworkIpRange(
-        podid=pod["id"], startip="10.0.0.30", endip="10.0.0.40", vlan="11")) == 431
+    cs.deleteManagementNetworkIpRange(
+        podid=pod["id"], startip="10.0.0.30", endip="10.0.0.40", vlan="vlan://11"
+    )
+    assert (
+        _code(
+            lambda: cs.deleteManagementNetworkIpRange(
+                podid=pod["id"], startip="10.0.0.30", endip="10.0.0.40", vlan="11"
+            )
+        )
+        == 431
+    )
 
 
 def test_public_range_rules() -> None:
     _, cs = raw_sim()
     zone, _ = _advanced_zone(cs)
-    base = dict(zoneid=zone["id"], netmask="255.255.255.0", forvirtualnetwork=True)
-    made = cs.createVlanIpRange(vlan=50, gateway="192.0.2.1", startip="192.0.2.10",
-                                endip="192.0.2.20", **base)["vlan"]
+    base = {"zoneid": zone["id"], "netmask": "255.255.255.0", "forvirtualnetwork": True}
+    made = cs.createVlanIpRange(
+        vlan=50, gateway="192.0.2.1", startip="192.0.2.10", endip="192.0.2.20", **base
+    )["vlan"]
     assert made["vlan"] == "vlan://50" and made["forvirtualnetwork"] is True
-    assert _code(lambda: cs.createVlanIpRange(vlan=50, gateway="192.0.2.1", startip="192.0.2.15",
-                                              endip="192.0.2.30", **base)) == 431  # overlap
-    assert _code(lambda: cs.createVlanIpRange(vlan=50, gateway="192.0.2.254",
-                                              startip="192.0.2.40", endip="192.0.2.50",
-                                              **base)) == 431  # other gateway
-    assert _code(lambda: cs.createVlanIpRange(vlan=60, gateway="192.0.2.1", startip="192.0.2.40",
-                                              endip="192.0.2.50", **base)) == 431  # other VLAN
-    assert _code(lambda: cs.createVlanIpRange(vlan=150, gateway="198.51.100.1",
-                                              startip="198.51.100.10", endip="198.51.100.20",
-                                              **base)) == 431  # a guest VLAN
-    cs.createVlanIpRange(vlan=50, gateway="192.0.2.1", startip="192.0.2.40", endip="192.0.2.50",
-                         **base)  # extending the subnet on the same VLAN
+    assert (
+        _code(
+            lambda: cs.createVlanIpRange(
+                vlan=50, gateway="192.0.2.1", startip="192.0.2.15", endip="192.0.2.30", **base
+            )
+        )
+        == 431
+    )  # overlap
+    assert (
+        _code(
+            lambda: cs.createVlanIpRange(
+                vlan=50, gateway="192.0.2.254", startip="192.0.2.40", endip="192.0.2.50", **base
+            )
+        )
+        == 431
+    )  # other gateway
+    assert (
+        _code(
+            lambda: cs.createVlanIpRange(
+                vlan=60, gateway="192.0.2.1", startip="192.0.2.40", endip="192.0.2.50", **base
+            )
+        )
+        == 431
+    )  # other VLAN
+    assert (
+        _code(
+            lambda: cs.createVlanIpRange(
+                vlan=150,
+                gateway="198.51.100.1",
+                startip="198.51.100.10",
+                endip="198.51.100.20",
+                **base,
+            )
+        )
+        == 431
+    )  # a guest VLAN
+    cs.createVlanIpRange(
+        vlan=50, gateway="192.0.2.1", startip="192.0.2.40", endip="192.0.2.50", **base
+    )  # extending the subnet on the same VLAN
     listed = cs.listVlanIpRanges(zoneid=zone["id"], fetch_list=True)
     assert [r["startip"] for r in listed] == ["192.0.2.10", "192.0.2.40"]
 
@@ -265,23 +399,33 @@ def test_settings_scope_and_types() -> None:
     zone = _zone(cs)
     assert _code(lambda: cs.updateConfiguration(name="no.such.setting", value="1")) == 431
     assert _code(lambda: cs.updateConfiguration(name="check.pod.cidrs", value="yes")) == 431
-    assert _code(lambda: cs.updateConfiguration(name="check.pod.cidrs", value="false",
-                                                zoneid=zone["id"])) == 431
+    assert (
+        _code(
+            lambda: cs.updateConfiguration(name="check.pod.cidrs", value="false", zoneid=zone["id"])
+        )
+        == 431
+    )
     cs.updateConfiguration(name="system.vm.use.local.storage", value="true", zoneid=zone["id"])
-    scoped = cs.listConfigurations(zoneid=zone["id"], name="system.vm.use.local",
-                                   fetch_list=True)
+    scoped = cs.listConfigurations(zoneid=zone["id"], name="system.vm.use.local", fetch_list=True)
     assert [(c["name"], c["value"], c["scope"]) for c in scoped] == [
-        ("system.vm.use.local.storage", "true", "zone")]
+        ("system.vm.use.local.storage", "true", "zone")
+    ]
     (default,) = cs.listConfigurations(name="check.pod.cidrs", fetch_list=True)
     assert default["value"] == "true"
 
 
 # --- faults ------------------------------------------------------------------------------
 
+
 def test_faults_error_job_drop_lose_and_latency() -> None:
-    sim, cs = raw_sim(faults=[Fault.parse("createZone#2:error=431"),
-                              Fault.parse("createPhysicalNetwork#1:job"),
-                              Fault.parse("listPods:drop"), Fault.parse("createZone#3:lose")])
+    sim, cs = raw_sim(
+        faults=[
+            Fault.parse("createZone#2:error=431"),
+            Fault.parse("createPhysicalNetwork#1:job"),
+            Fault.parse("listPods:drop"),
+            Fault.parse("createZone#3:lose"),
+        ]
+    )
     zone = _zone(cs)
     assert _code(lambda: _zone(cs, "second")) == 431
     with pytest.raises(CloudStackApiException) as info:
@@ -304,6 +448,7 @@ def test_fault_syntax_of_latency() -> None:
 
 
 # --- state file and HTTP -----------------------------------------------------------------
+
 
 def test_state_file_is_written_atomically_and_reloaded(tmp_path: Path) -> None:
     sim, cs = raw_sim(tmp_path)
@@ -338,7 +483,8 @@ def test_cs_client_over_real_http_and_concurrent_clients(http_sim: Any) -> None:
     def create(i: int) -> None:
         try:
             CloudStack(endpoint, "key", "secret").createZone(
-                name=f"c{i}", networktype="Basic", dns1="8.8.8.8", internaldns1="10.0.0.1")
+                name=f"c{i}", networktype="Basic", dns1="8.8.8.8", internaldns1="10.0.0.1"
+            )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -359,6 +505,7 @@ def test_cs_client_over_real_http_and_concurrent_clients(http_sim: Any) -> None:
 
 # --- independence and contract with real responses ---------------------------------------
 
+
 def _imports(package: Path) -> set[str]:
     found = set()
     for path in package.rglob("*.py"):
@@ -370,11 +517,14 @@ def _imports(package: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("simulator", ("cstool.model", "cstool.cloud", "cstool.render", "cs")),
-    ("model", ("cstool.cloud", "cstool.simulator", "cs", "requests", "typer")),
-    ("render", ("cstool.cloud", "cstool.simulator", "cs", "requests", "typer")),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("simulator", ("cstool.model", "cstool.cloud", "cstool.render", "cs")),
+        ("model", ("cstool.cloud", "cstool.simulator", "cs", "requests", "typer")),
+        ("render", ("cstool.cloud", "cstool.simulator", "cs", "requests", "typer")),
+    ],
+)
 def test_package_boundaries(package: str, forbidden: tuple[str, ...]) -> None:
     imported = _imports(ROOT / "cstool" / package)
     bad = {m for m in imported for f in forbidden if m == f or m.startswith(f + ".")}

@@ -49,12 +49,17 @@ def test_all_examples_together_form_a_valid_region() -> None:
     checked = ops.check_config([CONFIGS])
     assert checked.errors == []
     assert {r.key.path[0] for r in checked.state.of_kind("zone")} == {
-        "lab1", "basic1", "fra1", "fra2"}
+        "lab1",
+        "basic1",
+        "fra1",
+        "fra2",
+    }
 
 
 def test_every_invalid_case_has_its_expected_file() -> None:
-    stems = {p.stem for p in INVALID.glob("*.yaml")} | {p.name for p in INVALID.iterdir()
-                                                         if p.is_dir()}
+    stems = {p.stem for p in INVALID.glob("*.yaml")} | {
+        p.name for p in INVALID.iterdir() if p.is_dir()
+    }
     assert stems == set(CASES)
 
 
@@ -64,7 +69,8 @@ def test_empty_file_is_a_warning_and_empty_directory_an_error(tmp_path: Path) ->
     checked = ops.check_config([tmp_path / "empty.yaml", tmp_path / "none"])
     assert [p.message for p in checked.warnings] == ["file is empty"]
     assert [p.message for p in checked.errors] == [
-        f"{tmp_path / 'none'}: no .yaml or .yml files in this directory"]
+        f"{tmp_path / 'none'}: no .yaml or .yml files in this directory"
+    ]
 
 
 def test_same_setting_with_the_same_value_in_two_files_is_not_a_conflict(tmp_path: Path) -> None:
@@ -74,7 +80,8 @@ def test_same_setting_with_the_same_value_in_two_files_is_not_a_conflict(tmp_pat
     errors = ops.check_config([tmp_path]).errors
     assert [str(e) for e in errors] == [
         f"{tmp_path / 'c.yaml'}:1:12: setting 'check.pod.cidrs' is defined twice "
-        f"(also at {tmp_path / 'a.yaml'}:1:12)"]
+        f"(also at {tmp_path / 'a.yaml'}:1:12)"
+    ]
 
 
 def test_overlap_detection_sorts_instead_of_comparing_every_pair() -> None:

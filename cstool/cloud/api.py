@@ -44,8 +44,14 @@ def replay_target(path: Path) -> Target:
     """Answers from a recording (no cloud, no credentials)."""
     from cstool.cloud.record import REPLAY_ENDPOINT
 
-    return Target(f"replay of {path}", REPLAY_ENDPOINT, "replay", "replay",
-                  requests.Session(), poll_interval=0.0)
+    return Target(
+        f"replay of {path}",
+        REPLAY_ENDPOINT,
+        "replay",
+        "replay",
+        requests.Session(),
+        poll_interval=0.0,
+    )
 
 
 def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1) -> Target:
@@ -56,8 +62,16 @@ def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1)
     session = requests.Session()
     adapter = SimAdapter(sim, Faults(faults or []), job_polls)
     session.mount(IN_PROCESS_ENDPOINT.rsplit("/client", 1)[0] + "/", adapter)
-    return Target(f"simulator ({state})", IN_PROCESS_ENDPOINT, SIM_KEY, SIM_SECRET, session,
-                  poll_interval=0.0, simulator=sim, faults=adapter.faults)
+    return Target(
+        f"simulator ({state})",
+        IN_PROCESS_ENDPOINT,
+        SIM_KEY,
+        SIM_SECRET,
+        session,
+        poll_interval=0.0,
+        simulator=sim,
+        faults=adapter.faults,
+    )
 
 
 def _cmk_profile(name: str) -> dict[str, str] | None:
@@ -70,8 +84,12 @@ def _cmk_profile(name: str) -> dict[str, str] | None:
     if not parser.has_section(name):
         return None
     section = parser[name]
-    return {"endpoint": section.get("url", ""), "key": section.get("apikey", ""),
-            "secret": section.get("secretkey", ""), "verify": section.get("verifycert", "true")}
+    return {
+        "endpoint": section.get("url", ""),
+        "key": section.get("apikey", ""),
+        "secret": section.get("secretkey", ""),
+        "verify": section.get("verifycert", "true"),
+    }
 
 
 def configured_target(profile: str | None) -> Target:
@@ -86,19 +104,27 @@ def configured_target(profile: str | None) -> Target:
             conf = None
         conf = conf or _cmk_profile(profile)
         if not conf or not conf.get("endpoint"):
-            raise NoTarget(f"profile '{profile}' was not found in cloudstack.ini "
-                           "(CLOUDSTACK_CONFIG, ./cloudstack.ini, ~/.cloudstack.ini) nor in "
-                           "~/.cmk/config")
+            raise NoTarget(
+                f"profile '{profile}' was not found in cloudstack.ini "
+                "(CLOUDSTACK_CONFIG, ./cloudstack.ini, ~/.cloudstack.ini) nor in "
+                "~/.cmk/config"
+            )
         verify = str(conf.get("verify", "true")).lower() not in ("false", "0", "no")
-        return Target(f"{conf['endpoint']} (profile {profile})", conf["endpoint"],
-                      conf.get("key"), conf.get("secret"), verify=verify,
-                      timeout=int(conf.get("timeout") or 30))
+        return Target(
+            f"{conf['endpoint']} (profile {profile})",
+            conf["endpoint"],
+            conf.get("key"),
+            conf.get("secret"),
+            verify=verify,
+            timeout=int(conf.get("timeout") or 30),
+        )
     endpoint = os.environ.get("CLOUDSTACK_ENDPOINT")
     if endpoint:
         key, secret = os.environ.get("CLOUDSTACK_KEY"), os.environ.get("CLOUDSTACK_SECRET")
         if not key or not secret:
-            raise NoTarget("CLOUDSTACK_ENDPOINT is set but CLOUDSTACK_KEY or CLOUDSTACK_SECRET "
-                           "is not")
+            raise NoTarget(
+                "CLOUDSTACK_ENDPOINT is set but CLOUDSTACK_KEY or CLOUDSTACK_SECRET is not"
+            )
         return Target(endpoint, endpoint, key, secret)
     raise NoTarget("no CloudStack target is configured")
 
@@ -106,17 +132,27 @@ def configured_target(profile: str | None) -> Target:
 class Api:
     """Typed calls to CloudStack. Thread-safe; counts the calls it makes."""
 
-    def __init__(self, target: Target, job_timeout: float = 600.0,
-                 on_call: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        job_timeout: float = 600.0,
+        on_call: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.target = target
         self.job_timeout = job_timeout
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.on_call = on_call
         self._client = CloudStack(
-            target.endpoint, target.key, target.secret, timeout=target.timeout,
-            verify=target.verify, session=target.session, poll_interval=target.poll_interval,
-            job_timeout=int(job_timeout) if job_timeout else None, retry=0,
+            target.endpoint,
+            target.key,
+            target.secret,
+            timeout=target.timeout,
+            verify=target.verify,
+            session=target.session,
+            poll_interval=target.poll_interval,
+            job_timeout=int(job_timeout) if job_timeout else None,
+            retry=0,
         )
 
     def _count(self, command: str, params: dict[str, Any]) -> None:
@@ -133,8 +169,11 @@ class Api:
                 result = self._send(command, fetch_list=True, **params)
                 return list(result or [])
             except (Unreachable, ApiError) as exc:
-                retriable = isinstance(exc, Unreachable) or (exc.code or 0) >= 500 and \
-                    exc.code not in (530, 531, 532, 533, 534, 535, 536, 537)
+                retriable = (
+                    isinstance(exc, Unreachable)
+                    or (exc.code or 0) >= 500
+                    and exc.code not in (530, 531, 532, 533, 534, 535, 536, 537)
+                )
                 if not retriable or attempt == READ_RETRIES:
                     raise
                 time.sleep(min(0.2 * 2**attempt, 2.0))
@@ -158,8 +197,9 @@ class Api:
             jobid = None
             if exc.args and exc.args[0] == "Job failure":
                 jobid = _jobid(exc.response)
-            raise ApiError(command, error.get("errorcode"), str(error.get("errortext") or exc),
-                           jobid) from None
+            raise ApiError(
+                command, error.get("errorcode"), str(error.get("errortext") or exc), jobid
+            ) from None
         except CloudStackException as exc:
             if exc.args and exc.args[0] == "Timeout waiting for async job result":
                 raise _JobTimeout(str(exc.args[1])) from None
@@ -170,8 +210,10 @@ class Api:
 
                 sent = request_params(exc.request)
                 shown = " ".join(f"{k}={v}" for k, v in sent.items() if k != "command")
-                raise ReplayMiss(f"the recording has no answer for {command} {shown}".rstrip(),
-                                 hint="record it again against a cloud that has it") from None
+                raise ReplayMiss(
+                    f"the recording has no answer for {command} {shown}".rstrip(),
+                    hint="record it again against a cloud that has it",
+                ) from None
             raise Unreachable(self.target.name, type(exc).__name__ + ": " + str(exc)) from None
         except SystemExit as exc:  # cs exits on missing config; never let it leak
             raise CstoolError(f"the cs client stopped: {exc}") from None

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -21,7 +21,7 @@ from cstool.model.plan import Call, Ref, Step, Var
 from cstool.model.resources import Key, State
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     DONE = "done"
     FAILED = "failed"
     NOT_STARTED = "not started"
@@ -130,14 +130,14 @@ class Applier:
             items = self.api.list(call.command, **params)
             if call.bind:
                 if not items:
-                    raise Unresolved(f"{call.command} found nothing for "
-                                     f"{_show(params)}")
+                    raise Unresolved(f"{call.command} found nothing for {_show(params)}")
                 variables[call.bind] = str(items[0]["id"])
             return
         reply = self.api.call(call.command, **params)
         if call.creates is not None:
-            created = next((v["id"] for v in reply.values() if isinstance(v, dict) and "id" in v),
-                           None)
+            created = next(
+                (v["id"] for v in reply.values() if isinstance(v, dict) and "id" in v), None
+            )
             if created is not None:
                 with self._lock:
                     self.uuids[call.creates] = str(created)

@@ -32,13 +32,18 @@ def read_live(api: Api, zone_settings: Iterable[str] | None = None) -> State:
     global_kinds = [k for k in KINDS.values() if not k.read.per_parent]
     calls = {_call_of(k) for k in global_kinds if k.read.explode is None}
     with ThreadPoolExecutor(WORKERS) as pool:
-        answers = dict(zip(calls, pool.map(lambda c: api.list(c[0], **dict(c[1])), calls)))
+        answers = dict(
+            zip(calls, pool.map(lambda c: api.list(c[0], **dict(c[1])), calls), strict=False)
+        )
         state, ids = State(), {}
         for kind in global_kinds:
             _add_kind(kind, _items(kind, answers), state, ids)
         second = _per_parent_calls(state, zone_settings)
-        answers = dict(zip(second, pool.map(lambda c: api.list(c[1][0], **dict(c[1][1])),
-                                            second)))
+        answers = dict(
+            zip(
+                second, pool.map(lambda c: api.list(c[1][0], **dict(c[1][1])), second), strict=False
+            )
+        )
     for (kind_name, _call, parent_uuid), items in answers.items():
         kind = KINDS[kind_name]
         _add_kind(kind, [dict(i, _parent=parent_uuid) for i in items], state, ids)
@@ -60,15 +65,19 @@ def _per_parent_calls(state: State, zone_settings: Iterable[str] | None) -> list
         if not kind.read.per_parent:
             continue
         for parent in state.of_kind(kind.parent or ""):
-            if kind.name == "zone_setting" and wanted is not None and \
-                    parent.key.path[0] not in wanted:
+            if (
+                kind.name == "zone_setting"
+                and wanted is not None
+                and parent.key.path[0] not in wanted
+            ):
                 continue
             out.append((kind.name, _call_of(kind, parent.uuid), parent.uuid))
     return out
 
 
-def _add_kind(kind: Kind, items: list[dict[str, Any]], state: State,
-              ids: dict[tuple[str, str], Key]) -> None:
+def _add_kind(
+    kind: Kind, items: list[dict[str, Any]], state: State, ids: dict[tuple[str, str], Key]
+) -> None:
     """Turn list items into Resources under their parents (found by id)."""
     read = kind.read
     for item in items:
@@ -90,9 +99,13 @@ def _add_kind(kind: Kind, items: list[dict[str, Any]], state: State,
             continue  # e.g. a Control traffic type: not something cstool manages
         uuid = item.get("id")
         extra = {k: item[k] for k in read.extra_fields if k in item}
-        res = Resource(Key(kind.name, (*parent_path, str(ident))), values,
-                       uuid=str(uuid) if uuid is not None else None, extra=extra,
-                       order=len(state))
+        res = Resource(
+            Key(kind.name, (*parent_path, str(ident))),
+            values,
+            uuid=str(uuid) if uuid is not None else None,
+            extra=extra,
+            order=len(state),
+        )
         state.add(res)
         if uuid is not None:
             ids[(kind.name, str(uuid))] = res.key

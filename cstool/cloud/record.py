@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,8 +26,7 @@ from cstool import __version__
 from cstool.errors import CstoolError
 
 VOLATILE = {"apikey", "signature", "signatureversion", "expires", "response", "sessionkey"}
-CREDENTIAL_NAME = re.compile(r"pass(word)?|secret|token|(^|_)key$|apikey|credential|private",
-                             re.I)
+CREDENTIAL_NAME = re.compile(r"pass(word)?|secret|token|(^|_)key$|apikey|credential|private", re.I)
 CREDENTIAL_VALUE = re.compile(r"^[A-Za-z0-9_\-]{40,}={0,2}$")  # long base64-like strings
 REDACTED = "<redacted>"
 REPLAY_ENDPOINT = "http://replay.cstool.invalid/client/api"
@@ -48,8 +47,12 @@ def meaningful(params: Mapping[str, str]) -> dict[str, str]:
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     """Drop credentials from a response body (keys named like secrets, known secret values)."""
     if isinstance(value, Mapping):
-        return {k: REDACTED if CREDENTIAL_NAME.search(str(k)) and isinstance(v, str)
-                else _scrub(v, secrets) for k, v in sorted(value.items())}
+        return {
+            k: REDACTED
+            if CREDENTIAL_NAME.search(str(k)) and isinstance(v, str)
+            else _scrub(v, secrets)
+            for k, v in sorted(value.items())
+        }
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     if isinstance(value, str) and any(s and s in value for s in secrets):
@@ -67,14 +70,16 @@ class Recording:
 
     def add(self, command: str, params: Mapping[str, str], status: int, body: Any) -> None:
         with self.lock:
-            self.exchanges.append({"command": command, "params": dict(params),
-                                   "status": status, "body": body})
+            self.exchanges.append(
+                {"command": command, "params": dict(params), "status": status, "body": body}
+            )
 
     def dump(self) -> str:
         head = "".join(f"# {k}: {v}\n" for k, v in self.header.items())
         doc = {"cstool_recording": 1, **self.header, "exchanges": self.exchanges}
-        return head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False,
-                                     allow_unicode=True, width=100)
+        return head + yaml.safe_dump(
+            doc, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+        )
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,8 +102,7 @@ class Recording:
 class RecordingAdapter(BaseAdapter):
     """Wraps the adapter that really sends, and writes down every exchange."""
 
-    def __init__(self, inner: BaseAdapter, recording: Recording,
-                 secrets: tuple[str, ...]) -> None:
+    def __init__(self, inner: BaseAdapter, recording: Recording, secrets: tuple[str, ...]) -> None:
         super().__init__()
         self.inner = inner
         self.recording = recording
@@ -112,24 +116,26 @@ class RecordingAdapter(BaseAdapter):
         except ValueError:
             data = {"_text": response.text[:2000]}
         command = params.pop("command", "?")
-        self.recording.add(command, params, response.status_code,
-                           _scrub(data, self.secrets))
+        self.recording.add(command, params, response.status_code, _scrub(data, self.secrets))
         return response
 
     def close(self) -> None:
         self.inner.close()
 
 
-def start_recording(session: requests.Session, endpoint: str, secrets: tuple[str, ...],
-                    keep_endpoint: bool) -> Recording:
+def start_recording(
+    session: requests.Session, endpoint: str, secrets: tuple[str, ...], keep_endpoint: bool
+) -> Recording:
     """Record every exchange of `session` with `endpoint` from now on."""
     prefix = endpoint.split("/client/", 1)[0] + "/"
     inner = session.get_adapter(endpoint) if session.adapters else HTTPAdapter()
-    recording = Recording(header={
-        "recorded_by": f"cstool {__version__}",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "endpoint": urlsplit(endpoint).netloc if keep_endpoint else "(not recorded)",
-    })
+    recording = Recording(
+        header={
+            "recorded_by": f"cstool {__version__}",
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "endpoint": urlsplit(endpoint).netloc if keep_endpoint else "(not recorded)",
+        }
+    )
     session.mount(prefix, RecordingAdapter(inner, recording, secrets))
     return recording
 
@@ -173,9 +179,16 @@ class Replay:
         for ex in recording.exchanges:
             params = {k: str(v) for k, v in (ex.get("params") or {}).items()}
             params["command"] = ex["command"]
-            self.mock.add(responses.Response(
-                responses.GET, endpoint, body=json.dumps(ex["body"]), status=int(ex["status"]),
-                content_type="application/json; charset=UTF-8", match=[_same_request(params)]))
+            self.mock.add(
+                responses.Response(
+                    responses.GET,
+                    endpoint,
+                    body=json.dumps(ex["body"]),
+                    status=int(ex["status"]),
+                    content_type="application/json; charset=UTF-8",
+                    match=[_same_request(params)],
+                )
+            )
 
     def __enter__(self) -> Replay:
         self.mock.start()

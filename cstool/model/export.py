@@ -19,8 +19,12 @@ def to_config(live: State, zones: Collection[str] | None = None) -> dict[str, An
     """The config of the live cloud (all zones, or those named)."""
     config: dict[str, Any] = {}
     for kind in children_of(None):
-        items = [r for r in live.of_kind(kind.name) if _exported(kind, r, live)
-                 and (zones is None or kind.name != "zone" or r.key.path[0] in zones)]
+        items = [
+            r
+            for r in live.of_kind(kind.name)
+            if _exported(kind, r, live)
+            and (zones is None or kind.name != "zone" or r.key.path[0] in zones)
+        ]
         if items:
             config[kind.container] = _container(kind, items, live)
     return config
@@ -63,8 +67,11 @@ def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
     entry: dict[str, Any] = {kind.key: res.key.path[-1]}
     for f in kind.fields:
         value = res.values.get(f.name)
-        if value is None or value in ("", (), {}) or (
-                f.default is not NO_DEFAULT and not callable(f.default) and value == f.default):
+        if (
+            value is None
+            or value in ("", (), {})
+            or (f.default is not NO_DEFAULT and not callable(f.default) and value == f.default)
+        ):
             continue
         entry[f.name] = _plain(f, value)
     for child in children_of(kind.name):

@@ -163,8 +163,15 @@ STR_LIST = {"type": "array", "items": {"type": "string"}}
 
 def _enabled(api: str, deferred: bool = False, doc: str = "") -> Field:
     return Field(
-        "enabled", v.boolean, api=api, to_api=_state_param(api), default=True,
-        from_api=lambda o: o.get(api) == "Enabled", deferred=deferred, json_type=BOOL, doc=doc,
+        "enabled",
+        v.boolean,
+        api=api,
+        to_api=_state_param(api),
+        default=True,
+        from_api=lambda o: o.get(api) == "Enabled",
+        deferred=deferred,
+        json_type=BOOL,
+        doc=doc,
     )
 
 
@@ -192,9 +199,12 @@ def _mgmt_create(plan: Any, res: Any, _first: Any) -> list[Any]:
     pod = plan.desired_parent(res)
     vals = res.values
     params = {
-        "podid": plan.ref(pod.key), "gateway": pod.values["gateway"],
-        "netmask": pod.values["netmask"], "startip": res.key.path[-1],
-        "endip": vals.get("end") or res.key.path[-1], "forsystemvms": vals.get("for_system_vms"),
+        "podid": plan.ref(pod.key),
+        "gateway": pod.values["gateway"],
+        "netmask": pod.values["netmask"],
+        "startip": res.key.path[-1],
+        "endip": vals.get("end") or res.key.path[-1],
+        "forsystemvms": vals.get("for_system_vms"),
         "vlan": vals.get("vlan"),
     }
     return [plan.call("createManagementNetworkIpRange", params)]  # no id of its own
@@ -203,8 +213,10 @@ def _mgmt_create(plan: Any, res: Any, _first: Any) -> list[Any]:
 def _mgmt_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> list[Any]:
     start = live.key.path[-1]
     params = {
-        "podid": plan.ref(live.key.parent()), "currentstartip": start,
-        "currentendip": live.values.get("end") or start, "newendip": res.values.get("end") or start,
+        "podid": plan.ref(live.key.parent()),
+        "currentstartip": start,
+        "currentendip": live.values.get("end") or start,
+        "newendip": res.values.get("end") or start,
     }
     return [plan.call("updatePodManagementNetworkIpRange", params)]
 
@@ -212,8 +224,10 @@ def _mgmt_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> 
 def _mgmt_delete(plan: Any, live: Any) -> list[Any]:
     start = live.key.path[-1]
     params = {
-        "podid": plan.ref(live.key.parent()), "startip": start,
-        "endip": live.values.get("end") or start, "vlan": live.values.get("vlan", v.UNTAGGED),
+        "podid": plan.ref(live.key.parent()),
+        "startip": start,
+        "endip": live.values.get("end") or start,
+        "vlan": live.values.get("vlan", v.UNTAGGED),
     }
     return [plan.call("deleteManagementNetworkIpRange", params)]
 
@@ -238,8 +252,14 @@ def _provider_state_calls(plan: Any, key: Any, enabled: bool) -> list[Any]:
 
 
 # createPhysicalNetwork adds these providers itself, in this state (None: it varies)
-AUTO_PROVIDERS = {"VirtualRouter": False, "VpcVirtualRouter": False, "InternalLbVm": False,
-                  "SecurityGroupProvider": False, "ConfigDrive": None, "Tungsten": False}
+AUTO_PROVIDERS = {
+    "VirtualRouter": False,
+    "VpcVirtualRouter": False,
+    "InternalLbVm": False,
+    "SecurityGroupProvider": False,
+    "ConfigDrive": None,
+    "Tungsten": False,
+}
 
 
 def _provider_create(plan: Any, res: Any, _first: Any) -> list[Any]:
@@ -266,8 +286,12 @@ def _guest_network_create(plan: Any, res: Any, _first: Any) -> list[Any]:
         plan.call("listNetworkOfferings", {"name": offering}, bind="offering"),
         plan.call(
             "createNetwork",
-            {"zoneid": plan.ref(res.key.parent()), "name": res.key.path[-1],
-             "displaytext": res.key.path[-1], "networkofferingid": plan.var("offering")},
+            {
+                "zoneid": plan.ref(res.key.parent()),
+                "name": res.key.path[-1],
+                "displaytext": res.key.path[-1],
+                "networkofferingid": plan.var("offering"),
+            },
             creates=res.key,
         ),
     ]
@@ -313,12 +337,13 @@ GUEST_NETWORK_NAME = "defaultGuestNetwork"
 
 
 def derive_guest_network(zone: Any, make: Callable[..., Any]) -> list[Any]:
-    """A Basic zone needs one shared guest network; EIP/ELB zones (Public traffic) a NetScaler one."""
+    """A Basic zone needs one shared guest network (a NetScaler EIP/ELB one with Public traffic)."""
     if zone.values.get("network_type") != "Basic":
         return []
     has_public = zone.extra.get("has_public_traffic", False)
     offering = (
-        "DefaultSharedNetscalerEIPandELBNetworkOffering" if has_public
+        "DefaultSharedNetscalerEIPandELBNetworkOffering"
+        if has_public
         else "DefaultSharedNetworkOfferingWithSGService"
     )
     return [make("guest_network", (zone.key.path[0], GUEST_NETWORK_NAME), {"offering": offering})]
@@ -335,83 +360,172 @@ def _is_pod_guest(obj: Mapping[str, Any]) -> bool:
 # --- the table -------------------------------------------------------------------------
 
 # a setting's value is a string in which "" is a value like any other
-SETTING_VALUE = Field("value", v.setting_value, api="value", required=True, json_type=INT_OR_STR,
-                      from_api=lambda o: v.setting_value(o.get("value")))
+SETTING_VALUE = Field(
+    "value",
+    v.setting_value,
+    api="value",
+    required=True,
+    json_type=INT_OR_STR,
+    from_api=lambda o: v.setting_value(o.get("value")),
+)
 
 SETTING = Kind(
-    name="setting", parent=None, container="settings", key="name", key_parse=v.text,
-    style="map", phase=0, auto_created=True,
+    name="setting",
+    parent=None,
+    container="settings",
+    key="name",
+    key_parse=v.text,
+    style="map",
+    phase=0,
+    auto_created=True,
     fields=(SETTING_VALUE,),
-    read=Read("listConfigurations", "configuration", key_api="name",
-              extra_fields=("defaultvalue",)),
-    create="updateConfiguration", update="updateConfiguration",
-    lower_create=_setting_set, lower_update=_setting_set,
-    export_when=lambda res, live: "defaultvalue" in res.extra
-    and res.values["value"] != v.setting_value(res.extra["defaultvalue"]),
+    read=Read(
+        "listConfigurations", "configuration", key_api="name", extra_fields=("defaultvalue",)
+    ),
+    create="updateConfiguration",
+    update="updateConfiguration",
+    lower_create=_setting_set,
+    lower_update=_setting_set,
+    export_when=lambda res, live: (
+        "defaultvalue" in res.extra
+        and res.values["value"] != v.setting_value(res.extra["defaultvalue"])
+    ),
     doc="global settings: name -> value (compared as strings); applied first",
 )
 
 ZONE = Kind(
-    name="zone", parent=None, container="zones", key="name", key_parse=v.text,
-    phase=10, finish_phase=130,
+    name="zone",
+    parent=None,
+    container="zones",
+    key="name",
+    key_parse=v.text,
+    phase=10,
+    finish_phase=130,
     fields=(
-        Field("network_type", v.one_of(("Advanced", "Basic")), api="networktype",
-              required=True, replace=True, json_type={"enum": ["Advanced", "Basic"]}),
-        Field("security_groups", v.boolean, api="securitygroupenabled",
-              read_key="securitygroupsenabled", replace=True, json_type=BOOL,
-              default=_zone_default("security_groups", True, False),
-              doc="Basic zones always have security groups"),
-        Field("dns", v.str_list(2, v.ipv4), to_api=_pair("dns1", "dns2"),
-              from_api=_read_pair("dns1", "dns2"), required=True, json_type=STR_LIST,
-              doc="1-2 IPv4 addresses (dns1, dns2)"),
-        Field("internal_dns", v.str_list(2, v.ipv4), to_api=_pair("internaldns1", "internaldns2"),
-              from_api=_read_pair("internaldns1", "internaldns2"), required=True,
-              json_type=STR_LIST, doc="1-2 IPv4 addresses (internaldns1, internaldns2)"),
+        Field(
+            "network_type",
+            v.one_of(("Advanced", "Basic")),
+            api="networktype",
+            required=True,
+            replace=True,
+            json_type={"enum": ["Advanced", "Basic"]},
+        ),
+        Field(
+            "security_groups",
+            v.boolean,
+            api="securitygroupenabled",
+            read_key="securitygroupsenabled",
+            replace=True,
+            json_type=BOOL,
+            default=_zone_default("security_groups", True, False),
+            doc="Basic zones always have security groups",
+        ),
+        Field(
+            "dns",
+            v.str_list(2, v.ipv4),
+            to_api=_pair("dns1", "dns2"),
+            from_api=_read_pair("dns1", "dns2"),
+            required=True,
+            json_type=STR_LIST,
+            doc="1-2 IPv4 addresses (dns1, dns2)",
+        ),
+        Field(
+            "internal_dns",
+            v.str_list(2, v.ipv4),
+            to_api=_pair("internaldns1", "internaldns2"),
+            from_api=_read_pair("internaldns1", "internaldns2"),
+            required=True,
+            json_type=STR_LIST,
+            doc="1-2 IPv4 addresses (internaldns1, internaldns2)",
+        ),
         Field("domain", v.text, api="domain", doc="network domain of guest VMs"),
-        Field("guest_cidr", v.cidr, api="guestcidraddress",
-              doc="Advanced zones without security groups only"),
-        Field("local_storage", v.boolean, api="localstorageenabled", default=False,
-              json_type=BOOL),
+        Field(
+            "guest_cidr",
+            v.cidr,
+            api="guestcidraddress",
+            doc="Advanced zones without security groups only",
+        ),
+        Field("local_storage", v.boolean, api="localstorageenabled", default=False, json_type=BOOL),
         _enabled("allocationstate", deferred=True, doc="a new zone is enabled last"),
     ),
     read=Read("listZones", "zone", key_api="name"),
-    create="createZone", update="updateZone", delete="deleteZone",
+    create="createZone",
+    update="updateZone",
+    delete="deleteZone",
     doc="a zone; created Disabled, enabled after everything in it exists",
 )
 
 ZONE_SETTING = Kind(
-    name="zone_setting", parent="zone", container="settings", key="name", key_parse=v.text,
-    style="map", phase=20, auto_created=True,
+    name="zone_setting",
+    parent="zone",
+    container="settings",
+    key="name",
+    key_parse=v.text,
+    style="map",
+    phase=20,
+    auto_created=True,
     fields=(SETTING_VALUE,),
     read=Read("listConfigurations", "configuration", key_api="name", per_parent="zoneid"),
-    create="updateConfiguration", update="updateConfiguration",
-    lower_create=_setting_set, lower_update=_setting_set,
+    create="updateConfiguration",
+    update="updateConfiguration",
+    lower_create=_setting_set,
+    lower_update=_setting_set,
     export_when=lambda res, live: _differs_from_global(res, live),
     doc="zone-scoped settings: name -> value",
 )
 
 PHYSICAL_NETWORK = Kind(
-    name="physical_network", parent="zone", container="physical_networks", key="name",
-    key_parse=v.text, phase=30, finish_phase=60, needs_disabled_zone=True,
+    name="physical_network",
+    parent="zone",
+    container="physical_networks",
+    key="name",
+    key_parse=v.text,
+    phase=30,
+    finish_phase=60,
+    needs_disabled_zone=True,
     fields=(
-        Field("isolation", v.upper, api="isolationmethods", replace=True,
-              doc="VLAN, VXLAN, GRE, STT, L3, ..."),
-        Field("vlan_ranges", v.vlan_ranges, api="vlan", deferred=True,
-              to_yaml=lambda ranges: ranges.split(","),
-              json_type={"type": ["array", "string"], "items": INT_OR_STR},
-              doc="guest VLANs/VNIs, normalised like the server (100-200,201-300 -> 100-300)"),
-        Field("broadcast_domain_range", v.one_of(("ZONE", "POD")), api="broadcastdomainrange",
-              replace=True, default=_zone_default("broadcast_domain_range", "POD", "ZONE"),
-              json_type={"enum": ["ZONE", "POD"]}),
-        Field("tags", v.str_list(1), api="tags", from_api=_read_tags, json_type=STR_LIST,
-              doc="at most one"),
+        Field(
+            "isolation",
+            v.upper,
+            api="isolationmethods",
+            replace=True,
+            doc="VLAN, VXLAN, GRE, STT, L3, ...",
+        ),
+        Field(
+            "vlan_ranges",
+            v.vlan_ranges,
+            api="vlan",
+            deferred=True,
+            to_yaml=lambda ranges: ranges.split(","),
+            json_type={"type": ["array", "string"], "items": INT_OR_STR},
+            doc="guest VLANs/VNIs, normalised like the server (100-200,201-300 -> 100-300)",
+        ),
+        Field(
+            "broadcast_domain_range",
+            v.one_of(("ZONE", "POD")),
+            api="broadcastdomainrange",
+            replace=True,
+            default=_zone_default("broadcast_domain_range", "POD", "ZONE"),
+            json_type={"enum": ["ZONE", "POD"]},
+        ),
+        Field(
+            "tags",
+            v.str_list(1),
+            api="tags",
+            from_api=_read_tags,
+            json_type=STR_LIST,
+            doc="at most one",
+        ),
         Field("speed", v.text, api="networkspeed"),
         _enabled("state", deferred=True),
     ),
     read=Read("listPhysicalNetworks", "physicalnetwork", key_api="name", parent_id="zoneid"),
-    create="createPhysicalNetwork", update="updatePhysicalNetwork",
-    delete="deletePhysicalNetwork", parent_param="zoneid",
+    create="createPhysicalNetwork",
+    update="updatePhysicalNetwork",
+    delete="deletePhysicalNetwork",
+    parent_param="zoneid",
 )
+
 
 def _differs_from_global(res: Any, live: Any) -> bool:
     """A zone-scoped setting worth writing: it overrides the global value."""
@@ -428,123 +542,245 @@ def _auto_storage_traffic(res: Any, live: Any) -> bool:
 
 
 TRAFFIC_TYPE = Kind(
-    name="traffic_type", parent="physical_network", container="traffic", key="type",
-    key_parse=v.one_of(v.TRAFFIC_TYPES), phase=40,
+    name="traffic_type",
+    parent="physical_network",
+    container="traffic",
+    key="type",
+    key_parse=v.one_of(v.TRAFFIC_TYPES),
+    phase=40,
     fields=(
-        Field("labels", v.labels, to_api=_label_params, from_api=_read_labels, default={},
-              partial=True, json_type={
-                  "type": "object", "additionalProperties": False,
-                  "properties": {hv: {"type": ["string", "null"]} for hv in v.HYPERVISORS}},
-              doc="hypervisor -> network label; only the hypervisors named are managed"),
+        Field(
+            "labels",
+            v.labels,
+            to_api=_label_params,
+            from_api=_read_labels,
+            default={},
+            partial=True,
+            json_type={
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {hv: {"type": ["string", "null"]} for hv in v.HYPERVISORS},
+            },
+            doc="hypervisor -> network label; only the hypervisors named are managed",
+        ),
     ),
-    read=Read("listTrafficTypes", "traffictype", key_api="traffictype",
-              per_parent="physicalnetworkid"),
-    create="addTrafficType", update="updateTrafficType", delete="deleteTrafficType",
-    parent_param="physicalnetworkid", auto_created_when=_auto_storage_traffic,
+    read=Read(
+        "listTrafficTypes", "traffictype", key_api="traffictype", per_parent="physicalnetworkid"
+    ),
+    create="addTrafficType",
+    update="updateTrafficType",
+    delete="deleteTrafficType",
+    parent_param="physicalnetworkid",
+    auto_created_when=_auto_storage_traffic,
 )
 
 PROVIDER = Kind(
-    name="provider", parent="physical_network", container="providers", key="name",
-    key_parse=v.text, style="map", phase=50, auto_created=True,
-    fields=(Field("enabled", v.boolean, api="state", from_api=lambda o: o.get("state") == "Enabled",
-                  required=True, json_type={"enum": ["enabled", "disabled", True, False]},
-                  to_yaml=lambda on: "enabled" if on else "disabled"),),
-    read=Read("listNetworkServiceProviders", "networkserviceprovider", key_api="name",
-              parent_id="physicalnetworkid"),
-    create="addNetworkServiceProvider", update="updateNetworkServiceProvider",
-    lower_create=_provider_create, lower_update=_provider_update,
+    name="provider",
+    parent="physical_network",
+    container="providers",
+    key="name",
+    key_parse=v.text,
+    style="map",
+    phase=50,
+    auto_created=True,
+    fields=(
+        Field(
+            "enabled",
+            v.boolean,
+            api="state",
+            from_api=lambda o: o.get("state") == "Enabled",
+            required=True,
+            json_type={"enum": ["enabled", "disabled", True, False]},
+            to_yaml=lambda on: "enabled" if on else "disabled",
+        ),
+    ),
+    read=Read(
+        "listNetworkServiceProviders",
+        "networkserviceprovider",
+        key_api="name",
+        parent_id="physicalnetworkid",
+    ),
+    create="addNetworkServiceProvider",
+    update="updateNetworkServiceProvider",
+    lower_create=_provider_create,
+    lower_update=_provider_update,
     title_of=lambda res: "enable" if res.values.get("enabled") else "disable",
     export_when=lambda res, live: bool(res.values.get("enabled")),
     doc="network service providers: name -> enabled | disabled",
 )
 
 GUEST_NETWORK = Kind(
-    name="guest_network", parent="zone", container="", key="name", key_parse=v.text,
-    phase=70, implicit=True,
+    name="guest_network",
+    parent="zone",
+    container="",
+    key="name",
+    key_parse=v.text,
+    phase=70,
+    implicit=True,
     fields=(Field("offering", v.text, api="networkofferingname", replace=True),),
-    read=Read("listNetworks", "network", key_api="name", parent_id="zoneid",
-              params={"listall": True, "type": "Shared"},
-              key_from=lambda o: GUEST_NETWORK_NAME,  # Marvin names it differently
-              parent_accept=lambda zone: zone.values.get("network_type") == "Basic"),
-    create="createNetwork", delete="deleteNetwork", lower_create=_guest_network_create,
+    read=Read(
+        "listNetworks",
+        "network",
+        key_api="name",
+        parent_id="zoneid",
+        params={"listall": True, "type": "Shared"},
+        key_from=lambda o: GUEST_NETWORK_NAME,  # Marvin names it differently
+        parent_accept=lambda zone: zone.values.get("network_type") == "Basic",
+    ),
+    create="createNetwork",
+    delete="deleteNetwork",
+    lower_create=_guest_network_create,
     derive=derive_guest_network,
     doc="the shared guest network of a Basic zone (created by cstool)",
 )
 
 POD = Kind(
-    name="pod", parent="zone", container="pods", key="name", key_parse=v.text, phase=80,
+    name="pod",
+    parent="zone",
+    container="pods",
+    key="name",
+    key_parse=v.text,
+    phase=80,
     fields=(
         Field("gateway", v.ipv4, api="gateway", required=True),
         Field("netmask", v.netmask, api="netmask", required=True),
         _enabled("allocationstate"),
     ),
     read=Read("listPods", "pod", key_api="name", parent_id="zoneid"),
-    create="createPod", update="updatePod", delete="deletePod", parent_param="zoneid",
+    create="createPod",
+    update="updatePod",
+    delete="deletePod",
+    parent_param="zoneid",
     lower_create=_pod_create,
 )
 
 MANAGEMENT_RANGE = Kind(
-    name="management_range", parent="pod", container="management_ranges", key="start",
-    key_parse=v.ipv4, phase=90, first_created_by_parent=True,
+    name="management_range",
+    parent="pod",
+    container="management_ranges",
+    key="start",
+    key_parse=v.ipv4,
+    phase=90,
+    first_created_by_parent=True,
     fields=(
         Field("end", v.ipv4, api="endip"),
-        Field("vlan", v.vlan, api="vlan", read_key="vlanid", default=v.UNTAGGED, replace=True,
-              json_type=INT_OR_STR),
-        Field("for_system_vms", v.boolean, api="forsystemvms", default=False, replace=True,
-              json_type=BOOL),
+        Field(
+            "vlan",
+            v.vlan,
+            api="vlan",
+            read_key="vlanid",
+            default=v.UNTAGGED,
+            replace=True,
+            json_type=INT_OR_STR,
+        ),
+        Field(
+            "for_system_vms",
+            v.boolean,
+            api="forsystemvms",
+            default=False,
+            replace=True,
+            json_type=BOOL,
+        ),
     ),
-    read=Read("listPods", "pod", key_api="startip", parent_id="podid",
-              explode=explode_pod_ranges),
-    create="createManagementNetworkIpRange", update="updatePodManagementNetworkIpRange",
+    read=Read("listPods", "pod", key_api="startip", parent_id="podid", explode=explode_pod_ranges),
+    create="createManagementNetworkIpRange",
+    update="updatePodManagementNetworkIpRange",
     delete="deleteManagementNetworkIpRange",
-    lower_create=_mgmt_create, lower_update=_mgmt_update, lower_delete=_mgmt_delete,
+    lower_create=_mgmt_create,
+    lower_update=_mgmt_update,
+    lower_delete=_mgmt_delete,
     doc="pod management (private) ranges; the first is the pod's own start/end",
 )
 
 PUBLIC_RANGE = Kind(
-    name="public_range", parent="zone", container="public_ranges", key="start",
-    key_parse=v.ipv4, phase=100,
+    name="public_range",
+    parent="zone",
+    container="public_ranges",
+    key="start",
+    key_parse=v.ipv4,
+    phase=100,
     fields=(
         *_range_fields(gateway_replace=False),
         Field("vlan", v.vlan, api="vlan", default=v.UNTAGGED, replace=True, json_type=INT_OR_STR),
     ),
-    read=Read("listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="zoneid",
-              accept=_is_public),
-    create="createVlanIpRange", update="updateVlanIpRange", delete="deleteVlanIpRange",
-    parent_param="zoneid", create_params={"forvirtualnetwork": True},
+    read=Read(
+        "listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="zoneid", accept=_is_public
+    ),
+    create="createVlanIpRange",
+    update="updateVlanIpRange",
+    delete="deleteVlanIpRange",
+    parent_param="zoneid",
+    create_params={"forvirtualnetwork": True},
     doc="zone-wide public ranges (createVlanIpRange forvirtualnetwork=true)",
 )
 
 STORAGE_RANGE = Kind(
-    name="storage_range", parent="pod", container="storage_ranges", key="start",
-    key_parse=v.ipv4, phase=110,
+    name="storage_range",
+    parent="pod",
+    container="storage_ranges",
+    key="start",
+    key_parse=v.ipv4,
+    phase=110,
     fields=(
         *_range_fields(gateway_replace=True),  # updateStorageNetworkIpRange has no gateway
-        Field("vlan", v.vlan, to_api=_storage_vlan_param, from_api=_read_storage_vlan,
-              default=v.UNTAGGED, json_type=INT_OR_STR),
+        Field(
+            "vlan",
+            v.vlan,
+            to_api=_storage_vlan_param,
+            from_api=_read_storage_vlan,
+            default=v.UNTAGGED,
+            json_type=INT_OR_STR,
+        ),
     ),
-    read=Read("listStorageNetworkIpRange", "storagenetworkiprange", key_api="startip",
-              parent_id="podid"),
-    create="createStorageNetworkIpRange", update="updateStorageNetworkIpRange",
-    delete="deleteStorageNetworkIpRange", parent_param="podid",
+    read=Read(
+        "listStorageNetworkIpRange", "storagenetworkiprange", key_api="startip", parent_id="podid"
+    ),
+    create="createStorageNetworkIpRange",
+    update="updateStorageNetworkIpRange",
+    delete="deleteStorageNetworkIpRange",
+    parent_param="podid",
     doc="storage network ranges of a pod (needs Storage traffic in the zone)",
 )
 
 GUEST_RANGE = Kind(
-    name="guest_range", parent="pod", container="guest_ranges", key="start", key_parse=v.ipv4,
+    name="guest_range",
+    parent="pod",
+    container="guest_ranges",
+    key="start",
+    key_parse=v.ipv4,
     phase=120,
     fields=_range_fields(gateway_replace=False),
-    read=Read("listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="podid",
-              accept=_is_pod_guest),
-    create="createVlanIpRange", update="updateVlanIpRange", delete="deleteVlanIpRange",
-    parent_param="podid", lower_create=_guest_range_create,
+    read=Read(
+        "listVlanIpRanges",
+        "vlaniprange",
+        key_api="startip",
+        parent_id="podid",
+        accept=_is_pod_guest,
+    ),
+    create="createVlanIpRange",
+    update="updateVlanIpRange",
+    delete="deleteVlanIpRange",
+    parent_param="podid",
+    lower_create=_guest_range_create,
     doc="Basic zones only: per-pod guest ranges on the zone's shared guest network",
 )
 
 KINDS: dict[str, Kind] = {
     k.name: k
-    for k in (SETTING, ZONE, ZONE_SETTING, PHYSICAL_NETWORK, TRAFFIC_TYPE, PROVIDER,
-              GUEST_NETWORK, POD, MANAGEMENT_RANGE, PUBLIC_RANGE, STORAGE_RANGE, GUEST_RANGE)
+    for k in (
+        SETTING,
+        ZONE,
+        ZONE_SETTING,
+        PHYSICAL_NETWORK,
+        TRAFFIC_TYPE,
+        PROVIDER,
+        GUEST_NETWORK,
+        POD,
+        MANAGEMENT_RANGE,
+        PUBLIC_RANGE,
+        STORAGE_RANGE,
+        GUEST_RANGE,
+    )
 }
 
 

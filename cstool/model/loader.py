@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
-from pydantic import create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from cstool.errors import ConfigNotFound, Origin, Problem
@@ -50,6 +56,7 @@ class Located:
 
 def parse_yaml(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     """Parse one YAML document keeping positions; duplicate keys are problems, not overwrites."""
+
     def mark(m: Any) -> Origin:
         return Origin(file, m.line + 1, m.column + 1)
 
@@ -57,8 +64,12 @@ def parse_yaml(text: str, file: str) -> tuple[Located | None, list[Problem]]:
         node = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
-        return None, [Problem(mark(where) if where else Origin(file, 1, 1),
-                              f"YAML syntax error: {exc.problem or exc.context}")]
+        return None, [
+            Problem(
+                mark(where) if where else Origin(file, 1, 1),
+                f"YAML syntax error: {exc.problem or exc.context}",
+            )
+        ]
     except yaml.YAMLError as exc:
         return None, [Problem(Origin(file, 1, 1), f"YAML error: {exc}")]
     if node is None:
@@ -78,8 +89,12 @@ def parse_yaml(text: str, file: str) -> tuple[Located | None, list[Problem]]:
                     continue
                 if k in out:
                     first = located.keys[(*path, k)]
-                    problems.append(Problem(mark(knode.start_mark),
-                                            f"duplicate key '{k}' (first at line {first.line})"))
+                    problems.append(
+                        Problem(
+                            mark(knode.start_mark),
+                            f"duplicate key '{k}' (first at line {first.line})",
+                        )
+                    )
                     continue
                 located.keys[(*path, k)] = mark(knode.start_mark)
                 out[k] = build(vnode, (*path, k))
@@ -220,7 +235,9 @@ class _Builder:
         if old is not None and KINDS[res.key.kind].style == "map" and old.values == res.values:
             return True  # the same setting with the same value in two files agrees
         if old is not None:
-            self.problems.append(Problem(res.origin, f"{what} is defined twice (also at {old.origin})"))
+            self.problems.append(
+                Problem(res.origin, f"{what} is defined twice (also at {old.origin})")
+            )
             return False
         self.state.add(res)
         return True
@@ -249,8 +266,11 @@ def _load_file(file: Path, builder: _Builder) -> None:
             builder.problems.append(Problem(Origin(str(file), 1, 1), "file is empty", warning=True))
         return
     if not isinstance(located.data, dict):
-        builder.problems.append(Problem(located.at(()), "a config file must be a mapping "
-                                        "with 'settings:' and/or 'zones:'"))
+        builder.problems.append(
+            Problem(
+                located.at(()), "a config file must be a mapping with 'settings:' and/or 'zones:'"
+            )
+        )
         return
     try:
         model = model_for(None).model_validate(located.data)
@@ -263,8 +283,15 @@ def _load_file(file: Path, builder: _Builder) -> None:
     _walk(None, (), data, (), located, builder, {})
 
 
-def _walk(kind_name: str | None, path: tuple[str, ...], data: Mapping[str, Any], loc: Path_,
-          located: Located, builder: _Builder, zone: Mapping[str, Any]) -> None:
+def _walk(
+    kind_name: str | None,
+    path: tuple[str, ...],
+    data: Mapping[str, Any],
+    loc: Path_,
+    located: Located,
+    builder: _Builder,
+    zone: Mapping[str, Any],
+) -> None:
     for child in children_of(kind_name):
         entries = data.get(child.container)
         if not entries:
@@ -274,16 +301,29 @@ def _walk(kind_name: str | None, path: tuple[str, ...], data: Mapping[str, Any],
             (only,) = child.fields
             for i, (name, value) in enumerate(entries.items()):
                 origin = located.at((*cloc, name), key=True)
-                res = Resource(Key(child.name, (*path, name)), {only.name: value}, origin,
-                               {only.name: located.at((*cloc, name))}, order=i)
+                res = Resource(
+                    Key(child.name, (*path, name)),
+                    {only.name: value},
+                    origin,
+                    {only.name: located.at((*cloc, name))},
+                    order=i,
+                )
                 builder.add(res, f"{child.name.replace('_', ' ')} '{name}'")
             continue
         for i, entry in enumerate(entries):
             _walk_entry(child, path, entry, (*cloc, i), located, builder, zone, i)
 
 
-def _walk_entry(kind: Kind, path: tuple[str, ...], entry: Mapping[str, Any], loc: Path_,
-                located: Located, builder: _Builder, zone: Mapping[str, Any], order: int) -> None:
+def _walk_entry(
+    kind: Kind,
+    path: tuple[str, ...],
+    entry: Mapping[str, Any],
+    loc: Path_,
+    located: Located,
+    builder: _Builder,
+    zone: Mapping[str, Any],
+    order: int,
+) -> None:
     ident = entry[kind.key]
     values = {f.name: entry[f.name] for f in kind.fields if entry.get(f.name) is not None}
     zone_values = values if kind.name == "zone" else zone
@@ -303,12 +343,18 @@ def _derive(builder: _Builder) -> None:
         if kind.derive is None:
             continue
         for parent in state.of_kind(kind.parent or ""):
-            has_public = any(r.key.path[-1] == "Public" and r.key.path[0] == parent.key.path[0]
-                             for r in state.of_kind("traffic_type"))
+            has_public = any(
+                r.key.path[-1] == "Public" and r.key.path[0] == parent.key.path[0]
+                for r in state.of_kind("traffic_type")
+            )
             parent = replace(parent, extra={"has_public_traffic": has_public})
 
-            def make(kind_name: str, path: tuple[str, ...], values: dict[str, Any],
-                     origin: Origin | None = parent.origin) -> Resource:
+            def make(
+                kind_name: str,
+                path: tuple[str, ...],
+                values: dict[str, Any],
+                origin: Origin | None = parent.origin,
+            ) -> Resource:
                 return Resource(Key(kind_name, path), values, origin)
 
             for res in kind.derive(parent, make):

@@ -31,8 +31,9 @@ def parse(text: str, name: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise CstoolError(f"{name}:{exc.lineno}:{exc.colno}: not a Marvin config: {exc.msg}") \
-            from None
+        raise CstoolError(
+            f"{name}:{exc.lineno}:{exc.colno}: not a Marvin config: {exc.msg}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("zones"), list):
         raise CstoolError(f"{name}: not a Marvin config (no 'zones' list)")
     return data
@@ -46,8 +47,9 @@ def convert(data: Mapping[str, Any]) -> Converted:
     out.config["zones"] = [_zone(z, out.warnings) for z in data["zones"]]
     run = [k for k in data if k in RUN_SETTINGS]
     if run:
-        out.warnings.append(f"skipped Marvin test-run settings (not cloud infrastructure): "
-                            f"{', '.join(run)}")
+        out.warnings.append(
+            f"skipped Marvin test-run settings (not cloud infrastructure): {', '.join(run)}"
+        )
     for key in data:
         if key not in (*RUN_SETTINGS, "zones", "globalConfig"):
             out.warnings.append(f"skipped top-level '{key}': not modelled by cstool")
@@ -69,43 +71,76 @@ def _zone(z: Mapping[str, Any], warn: list[str]) -> dict[str, Any]:
         if kind == "Advanced" and not sg:
             zone["guest_cidr"] = z["guestcidraddress"]
         else:
-            warn.append(f"zone {name}: skipped guestcidraddress (only Advanced zones without "
-                        "security groups have one)")
+            warn.append(
+                f"zone {name}: skipped guestcidraddress (only Advanced zones without "
+                "security groups have one)"
+            )
     if "localstorageenabled" in z:
         zone["local_storage"] = v.boolean(z["localstorageenabled"])
     if "enabled" in z:
         zone["enabled"] = v.boolean(z["enabled"])
-    zone["physical_networks"] = [_physical_network(name, kind, pn, warn)
-                                 for pn in z.get("physical_networks") or []]
-    has_public = any(_type(t) == "Public" for pn in z.get("physical_networks") or []
-                     for t in pn.get("traffictypes") or [])
+    zone["physical_networks"] = [
+        _physical_network(name, kind, pn, warn) for pn in z.get("physical_networks") or []
+    ]
+    has_public = any(
+        _type(t) == "Public"
+        for pn in z.get("physical_networks") or []
+        for t in pn.get("traffictypes") or []
+    )
     ranges = z.get("ipranges") or []
     if ranges and kind == "Advanced" and sg:
         for r in ranges:
-            warn.append(f"zone {name}: skipped ip range {r.get('startip')}-{r.get('endip')}: in "
-                        "an Advanced zone with security groups it belongs to the shared guest "
-                        "network, which cstool does not model yet")
+            warn.append(
+                f"zone {name}: skipped ip range {r.get('startip')}-{r.get('endip')}: in "
+                "an Advanced zone with security groups it belongs to the shared guest "
+                "network, which cstool does not model yet"
+            )
     elif ranges and (kind == "Advanced" or has_public):
         zone["public_ranges"] = [_range(r, with_vlan=True) for r in ranges]
     elif ranges:
-        warn.append(f"zone {name}: skipped {len(ranges)} public range(s): a Basic zone without "
-                    "Public traffic has none")
+        warn.append(
+            f"zone {name}: skipped {len(ranges)} public range(s): a Basic zone without "
+            "Public traffic has none"
+        )
     zone["pods"] = [_pod(name, p, warn) for p in z.get("pods") or []]
-    for key, what in (("secondaryStorages", "secondary storage"), ("cacheStorages",
-                      "cache storage"), ("primaryStorages", "zone-wide primary storage")):
+    for key, what in (
+        ("secondaryStorages", "secondary storage"),
+        ("cacheStorages", "cache storage"),
+        ("primaryStorages", "zone-wide primary storage"),
+    ):
         for item in z.get(key) or []:
-            warn.append(f"zone {name}: skipped {what} {item.get('url') or item.get('name')}: "
-                        "storage is not modelled yet")
+            warn.append(
+                f"zone {name}: skipped {what} {item.get('url') or item.get('name')}: "
+                "storage is not modelled yet"
+            )
     if z.get("vmwaredc") and any(z["vmwaredc"].values()):
         warn.append(f"zone {name}: skipped vmwaredc {z['vmwaredc'].get('name')}: not modelled yet")
     for key in z.get("details") or []:
         warn.append(f"zone {name}: skipped zone detail {key}: not modelled yet")
-    known = {"name", "networktype", "securitygroupenabled", "dns1", "dns2", "internaldns1",
-             "internaldns2", "domain", "guestcidraddress", "localstorageenabled", "enabled",
-             "physical_networks", "ipranges", "pods", "secondaryStorages", "cacheStorages",
-             "primaryStorages", "vmwaredc", "details"}
-    warn.extend(f"zone {name}: skipped key '{k}': not modelled by cstool"
-                for k in z if k not in known)
+    known = {
+        "name",
+        "networktype",
+        "securitygroupenabled",
+        "dns1",
+        "dns2",
+        "internaldns1",
+        "internaldns2",
+        "domain",
+        "guestcidraddress",
+        "localstorageenabled",
+        "enabled",
+        "physical_networks",
+        "ipranges",
+        "pods",
+        "secondaryStorages",
+        "cacheStorages",
+        "primaryStorages",
+        "vmwaredc",
+        "details",
+    }
+    warn.extend(
+        f"zone {name}: skipped key '{k}': not modelled by cstool" for k in z if k not in known
+    )
     return zone
 
 
@@ -113,16 +148,19 @@ def _type(traffic: Mapping[str, Any]) -> str:
     return v.one_of(v.TRAFFIC_TYPES)(traffic["typ"])
 
 
-def _physical_network(zone: str, kind: str, pn: Mapping[str, Any],
-                      warn: list[str]) -> dict[str, Any]:
+def _physical_network(
+    zone: str, kind: str, pn: Mapping[str, Any], warn: list[str]
+) -> dict[str, Any]:
     name = pn["name"]
     out: dict[str, Any] = {"name": name}
     methods = pn.get("isolationmethods") or []
     if methods:
         out["isolation"] = methods[0]
         if len(methods) > 1:
-            warn.append(f"physical network {zone}/{name}: kept isolation method {methods[0]}, "
-                        f"skipped {', '.join(methods[1:])} (CloudStack takes one)")
+            warn.append(
+                f"physical network {zone}/{name}: kept isolation method {methods[0]}, "
+                f"skipped {', '.join(methods[1:])} (CloudStack takes one)"
+            )
     if pn.get("vlan"):
         out["vlan_ranges"] = [r.strip() for r in str(pn["vlan"]).split(",")]
     if pn.get("tags"):
@@ -130,18 +168,22 @@ def _physical_network(zone: str, kind: str, pn: Mapping[str, Any],
     given = str(pn.get("broadcastdomainrange") or "").upper()
     default = "POD" if kind == "Basic" else "ZONE"
     if given and given != default:
-        warn.append(f"physical network {zone}/{name}: broadcastdomainrange {pn['broadcastdomainrange']}"
-                    f" ignored: deployDataCenter does not send it and CloudStack uses {default} "
-                    f"in {kind} zones")
+        warn.append(
+            f"physical network {zone}/{name}: broadcastdomainrange {pn['broadcastdomainrange']}"
+            f" ignored: deployDataCenter does not send it and CloudStack uses {default} "
+            f"in {kind} zones"
+        )
     out["traffic"] = [_traffic(zone, name, t, warn) for t in pn.get("traffictypes") or []]
     providers = {}
     for p in pn.get("providers") or []:
         if p["name"] in ENABLED_PROVIDERS:
             providers[p["name"]] = "enabled"
         else:
-            warn.append(f"physical network {zone}/{name}: skipped provider {p['name']}"
-                        + (f" and its {len(p['devices'])} device(s)" if p.get("devices") else "")
-                        + ": external devices are not modelled yet")
+            warn.append(
+                f"physical network {zone}/{name}: skipped provider {p['name']}"
+                + (f" and its {len(p['devices'])} device(s)" if p.get("devices") else "")
+                + ": external devices are not modelled yet"
+            )
     if providers:
         out["providers"] = providers
     return out
@@ -156,8 +198,10 @@ def _traffic(zone: str, pn: str, t: Mapping[str, Any], warn: list[str]) -> dict[
         if key.lower() in v.HYPERVISORS:
             labels[key.lower()] = label
         else:
-            warn.append(f"traffic type {zone}/{pn}/{ttype}: skipped label '{key}: {label}' "
-                        "(no addTrafficType parameter for it)")
+            warn.append(
+                f"traffic type {zone}/{pn}/{ttype}: skipped label '{key}: {label}' "
+                "(no addTrafficType parameter for it)"
+            )
     return {"type": ttype, "labels": labels} if labels else {"type": ttype}
 
 
@@ -167,8 +211,12 @@ def _range(r: Mapping[str, Any], with_vlan: bool = False) -> dict[str, Any]:
         tag = v.vlan(r["vlan"])
         if tag != v.UNTAGGED:
             out["vlan"] = tag
-    out.update(gateway=r["gateway"], netmask=r["netmask"], start=r["startip"],
-               end=r.get("endip") or r["startip"])
+    out.update(
+        gateway=r["gateway"],
+        netmask=r["netmask"],
+        start=r["startip"],
+        end=r.get("endip") or r["startip"],
+    )
     return out
 
 
@@ -182,11 +230,22 @@ def _pod(zone: str, p: Mapping[str, Any], warn: list[str]) -> dict[str, Any]:
     for c in p.get("clusters") or []:
         hosts = len(c.get("hosts") or [])
         pools = len(c.get("primaryStorages") or [])
-        warn.append(f"pod {zone}/{name}: skipped cluster {c.get('clustername')} "
-                    f"({c.get('hypervisor')}, {hosts} host(s), {pools} primary storage(s)): "
-                    "clusters are not modelled yet")
-    known = {"name", "gateway", "netmask", "startip", "endip", "guestIpRanges", "clusters",
-             "vmwaredc"}
-    warn.extend(f"pod {zone}/{name}: skipped key '{k}': not modelled by cstool"
-                for k in p if k not in known)
+        warn.append(
+            f"pod {zone}/{name}: skipped cluster {c.get('clustername')} "
+            f"({c.get('hypervisor')}, {hosts} host(s), {pools} primary storage(s)): "
+            "clusters are not modelled yet"
+        )
+    known = {
+        "name",
+        "gateway",
+        "netmask",
+        "startip",
+        "endip",
+        "guestIpRanges",
+        "clusters",
+        "vmwaredc",
+    }
+    warn.extend(
+        f"pod {zone}/{name}: skipped key '{k}': not modelled by cstool" for k in p if k not in known
+    )
     return pod

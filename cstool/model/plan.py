@@ -57,8 +57,10 @@ class Call:
     creates: Key | None = None  # the resource whose id the reply carries
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"command": self.command, "params": {
-            k: _param_json(v) for k, v in self.params.items() if v is not None}}
+        out: dict[str, Any] = {
+            "command": self.command,
+            "params": {k: _param_json(v) for k, v in self.params.items() if v is not None},
+        }
         if self.bind:
             out["bind"] = self.bind
         if self.creates:
@@ -106,13 +108,19 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "action": self.action.value, "title": self.title, "resource": self.key.to_str(),
-            "kind": self.key.kind, "path": list(self.key.path),
+            "action": self.action.value,
+            "title": self.title,
+            "resource": self.key.to_str(),
+            "kind": self.key.kind,
+            "path": list(self.key.path),
             "origin": str(self.origin) if self.origin else None,
-            "destructive": self.destructive, "phase": self.phase, "stage": self.stage,
+            "destructive": self.destructive,
+            "phase": self.phase,
+            "stage": self.stage,
             "order": self.order,
-            "changes": {k: {"old": _jsonable(o), "new": _jsonable(n)}
-                        for k, (o, n) in self.fields.items()},
+            "changes": {
+                k: {"old": _jsonable(o), "new": _jsonable(n)} for k, (o, n) in self.fields.items()
+            },
             "calls": [c.to_dict() for c in self.calls],
         }
 
@@ -122,10 +130,17 @@ class Step:
         if data.get("origin"):
             file, line, col = data["origin"].rsplit(":", 2)
             origin = Origin(file, int(line), int(col))
-        return cls(Action(data["action"]), Key.from_str(data["resource"]), data["title"],
-                   tuple(Call.from_dict(c) for c in data["calls"]), data["phase"],
-                   data["stage"], data["order"], origin,
-                   {k: (v["old"], v["new"]) for k, v in data["changes"].items()})
+        return cls(
+            Action(data["action"]),
+            Key.from_str(data["resource"]),
+            data["title"],
+            tuple(Call.from_dict(c) for c in data["calls"]),
+            data["phase"],
+            data["stage"],
+            data["order"],
+            origin,
+            {k: (v["old"], v["new"]) for k, v in data["changes"].items()},
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -158,8 +173,13 @@ class Plan:
         seen: dict[Key, Action] = {}
         for step in self.steps:
             if step.key not in seen or step.destructive:
-                seen[step.key] = step.action if step.key not in seen or seen[step.key] \
-                    is not Action.DELETE or step.action is Action.DELETE else Action.REPLACE
+                seen[step.key] = (
+                    step.action
+                    if step.key not in seen
+                    or seen[step.key] is not Action.DELETE
+                    or step.action is Action.DELETE
+                    else Action.REPLACE
+                )
         return [(a, k) for k, a in seen.items()]
 
     def destructive(self) -> list[Step]:
@@ -170,11 +190,15 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         body = {
-            "format": FORMAT, "prune": self.prune, "managed": self.managed,
+            "format": FORMAT,
+            "prune": self.prune,
+            "managed": self.managed,
             "summary": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
-            "unmanaged": [{"resource": r.key.to_str(), "kind": r.key.kind,
-                           "path": list(r.key.path)} for r in self.unmanaged],
+            "unmanaged": [
+                {"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path)}
+                for r in self.unmanaged
+            ],
         }
         body["checksum"] = checksum(body)
         return body
@@ -213,8 +237,9 @@ class Builder:
         return Key(kind, path)
 
     @staticmethod
-    def call(command: str, params: Mapping[str, Any], bind: str | None = None,
-             creates: Key | None = None) -> Call:
+    def call(
+        command: str, params: Mapping[str, Any], bind: str | None = None, creates: Key | None = None
+    ) -> Call:
         return Call(command, dict(params), bind, creates)
 
     def desired_parent(self, res: Resource) -> Resource:
@@ -233,8 +258,9 @@ class Builder:
                 params.update(f.params(res.values[f.name]))
         return params
 
-    def update_calls(self, kind: Kind, key: Key, values: Mapping[str, Any],
-                     names: Sequence[str]) -> list[Call]:
+    def update_calls(
+        self, kind: Kind, key: Key, values: Mapping[str, Any], names: Sequence[str]
+    ) -> list[Call]:
         params: dict[str, Any] = {"id": Ref(key)}
         for f in kind.fields:
             if f.name in names:
@@ -258,11 +284,26 @@ def make_plan(desired: State, live: State, prune: bool = False) -> Plan:
     return Plan(tuple(steps), found.unmanaged, found.managed, prune)
 
 
-def _step(action: Action, res: Resource, title: str, calls: list[Call], phase: int,
-          fields: Mapping[str, tuple[Any, Any]] | None = None) -> Step:
+def _step(
+    action: Action,
+    res: Resource,
+    title: str,
+    calls: list[Call],
+    phase: int,
+    fields: Mapping[str, tuple[Any, Any]] | None = None,
+) -> Step:
     stage = 0 if res.key.zone is None else 1 if title == "delete" else 2  # replace: both
-    return Step(action, res.key, title, tuple(calls), phase, stage, res.order, res.origin,
-                dict(fields or {}))
+    return Step(
+        action,
+        res.key,
+        title,
+        tuple(calls),
+        phase,
+        stage,
+        res.order,
+        res.origin,
+        dict(fields or {}),
+    )
 
 
 def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
@@ -279,8 +320,9 @@ def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
     return _update(kind, change, b)
 
 
-def _create(res: Resource, b: Builder, creating: set[Key],
-            action: Action = Action.CREATE) -> list[Step]:
+def _create(
+    res: Resource, b: Builder, creating: set[Key], action: Action = Action.CREATE
+) -> list[Step]:
     kind = KINDS[res.key.kind]
     if kind.first_created_by_parent and res.key.parent() in creating and _is_first(res, b):
         return []  # its parent's create call carries it (createPod startip/endip)
@@ -293,18 +335,28 @@ def _create(res: Resource, b: Builder, creating: set[Key],
         calls = [b.call(kind.create or "", b.generic_params(res), creates=res.key)]
     deferred_names = {f.name for f in kind.fields if f.deferred}
     fields = {k: (None, v) for k, v in res.values.items() if k not in deferred_names}
-    title = kind.title_of(res) if kind.title_of else "set" if kind.create == kind.update \
-        else "create"
+    title = (
+        kind.title_of(res) if kind.title_of else "set" if kind.create == kind.update else "create"
+    )
     if kind.auto_created and action is Action.CREATE:
         action = Action.UPDATE  # CloudStack made it (a provider, a setting): we only set it
     steps = [_step(action, res, title, calls, kind.phase, fields)]
-    deferred = [f for f in kind.fields if f.deferred and res.values.get(f.name) not in
-                (None, False, "")]
+    deferred = [
+        f for f in kind.fields if f.deferred and res.values.get(f.name) not in (None, False, "")
+    ]
     if deferred:
         title = "enable" if any(f.name == "enabled" for f in deferred) else "configure"
         calls = b.update_calls(kind, res.key, res.values, [f.name for f in deferred])
-        steps.append(_step(action, res, title, calls, kind.finish_phase or kind.phase,
-                           {f.name: (None, res.values[f.name]) for f in deferred}))
+        steps.append(
+            _step(
+                action,
+                res,
+                title,
+                calls,
+                kind.finish_phase or kind.phase,
+                {f.name: (None, res.values[f.name]) for f in deferred},
+            )
+        )
     return steps
 
 
@@ -322,8 +374,13 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
     res = change.desired
     if kind.lower_update is not None:
         calls = kind.lower_update(b, res, change.live, change.fields)
-        title = kind.title_of(res) if kind.title_of else "set" if kind.create == kind.update \
+        title = (
+            kind.title_of(res)
+            if kind.title_of
+            else "set"
+            if kind.create == kind.update
             else "update"
+        )
         return [_step(Action.UPDATE, res, title, calls, kind.phase, change.fields)]
     deferred = {f.name for f in kind.fields if f.deferred}
     steps = []
@@ -343,13 +400,26 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
 
 
 def _with_fields(step: Step, fields: Mapping[str, tuple[Any, Any]]) -> Step:
-    return Step(step.action, step.key, step.title, step.calls, step.phase, step.stage,
-                step.order, step.origin, dict(fields))
+    return Step(
+        step.action,
+        step.key,
+        step.title,
+        step.calls,
+        step.phase,
+        step.stage,
+        step.order,
+        step.origin,
+        dict(fields),
+    )
 
 
-def _delete(res: Resource, b: Builder, action: Action = Action.DELETE,
-            origin: Origin | None = None,
-            fields: Mapping[str, tuple[Any, Any]] | None = None) -> list[Step]:
+def _delete(
+    res: Resource,
+    b: Builder,
+    action: Action = Action.DELETE,
+    origin: Origin | None = None,
+    fields: Mapping[str, tuple[Any, Any]] | None = None,
+) -> list[Step]:
     kind = KINDS[res.key.kind]
     if kind.delete is None:
         return []
@@ -360,16 +430,28 @@ def _delete(res: Resource, b: Builder, action: Action = Action.DELETE,
     gone = {k: (v, None) for k, v in res.values.items() if v is not None}
     step = _step(action, res, "delete", calls, kind.phase, fields or gone)
     if origin is not None:
-        step = Step(step.action, step.key, step.title, step.calls, step.phase, step.stage,
-                    step.order, origin, step.fields)
+        step = Step(
+            step.action,
+            step.key,
+            step.title,
+            step.calls,
+            step.phase,
+            step.stage,
+            step.order,
+            origin,
+            step.fields,
+        )
     return [step]
 
 
 def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
     """createPhysicalNetwork is refused in an enabled zone: disable it around the change."""
     out = []
-    zones = {s.key.zone for s in steps if s.title == "create" and s.stage == 2
-             and KINDS[s.key.kind].needs_disabled_zone}
+    zones = {
+        s.key.zone
+        for s in steps
+        if s.title == "create" and s.stage == 2 and KINDS[s.key.kind].needs_disabled_zone
+    }
     for zone in sorted(z for z in zones if z):
         key = Key("zone", (zone,))
         have = live.get(key)
@@ -377,20 +459,37 @@ def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
             continue
         res = desired.get(key) or have
         disable = Builder.call("updateZone", {"id": Ref(key), "allocationstate": "Disabled"})
-        out.append(_step(Action.UPDATE, res, "disable (to add a physical network)", [disable],
-                         KINDS["physical_network"].phase - 5, {"enabled": (True, False)}))
+        out.append(
+            _step(
+                Action.UPDATE,
+                res,
+                "disable (to add a physical network)",
+                [disable],
+                KINDS["physical_network"].phase - 5,
+                {"enabled": (True, False)},
+            )
+        )
         if res.values.get("enabled", True):
             enable = Builder.call("updateZone", {"id": Ref(key), "allocationstate": "Enabled"})
-            out.append(_step(Action.UPDATE, res, "enable", [enable],
-                             KINDS["zone"].finish_phase or 130, {"enabled": (False, True)}))
+            out.append(
+                _step(
+                    Action.UPDATE,
+                    res,
+                    "enable",
+                    [enable],
+                    KINDS["zone"].finish_phase or 130,
+                    {"enabled": (False, True)},
+                )
+            )
     return out
 
 
 # --- safety ------------------------------------------------------------------------------
 
 
-def check_safety(plan: Plan, allow_delete: bool, force: bool,
-                 threshold: float = DEFAULT_THRESHOLD) -> None:
+def check_safety(
+    plan: Plan, allow_delete: bool, force: bool, threshold: float = DEFAULT_THRESHOLD
+) -> None:
     """Refuse destructive steps without permission, and too many of them without --force."""
     destructive = plan.destructive()
     if not destructive:
@@ -398,16 +497,20 @@ def check_safety(plan: Plan, allow_delete: bool, force: bool,
     if not (allow_delete or plan.prune):
         keys = sorted({str(s.key) for s in destructive})
         names = ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "")
-        raise UnsafePlan(f"the plan deletes or replaces {len(keys)} resource(s): {names}",
-                         hint="re-run with --allow-delete (or --prune) if this is intended")
+        raise UnsafePlan(
+            f"the plan deletes or replaces {len(keys)} resource(s): {names}",
+            hint="re-run with --allow-delete (or --prune) if this is intended",
+        )
     touched = len({s.key for s in destructive})
     if force or plan.managed < THRESHOLD_MIN:
         return
     share = touched / max(plan.managed, 1)
     if share > threshold:
-        raise UnsafePlan(f"the plan deletes or replaces {touched} of {plan.managed} managed "
-                         f"resources ({share:.0%}), above the {threshold:.0%} safety threshold",
-                         hint="re-run with --force if this is really intended")
+        raise UnsafePlan(
+            f"the plan deletes or replaces {touched} of {plan.managed} managed "
+            f"resources ({share:.0%}), above the {threshold:.0%} safety threshold",
+            hint="re-run with --force if this is really intended",
+        )
 
 
 def plan_from_dict(data: Mapping[str, Any]) -> tuple[tuple[Step, ...], str]:
@@ -417,5 +520,16 @@ def plan_from_dict(data: Mapping[str, Any]) -> tuple[tuple[Step, ...], str]:
     return tuple(Step.from_dict(s) for s in data["steps"]), str(data["checksum"])
 
 
-__all__ = ["Action", "Call", "Diff", "Plan", "Ref", "Step", "Var", "check_safety",
-           "make_plan", "plan_from_dict", "Change"]
+__all__ = [
+    "Action",
+    "Call",
+    "Diff",
+    "Plan",
+    "Ref",
+    "Step",
+    "Var",
+    "check_safety",
+    "make_plan",
+    "plan_from_dict",
+    "Change",
+]

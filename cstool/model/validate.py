@@ -112,8 +112,10 @@ def range_geometry(state: State) -> Iterator[Problem]:
                 yield Problem(end_origin, f"{describe(res)}: end is before start")
             for name, addr in (("start", res.key.path[-1]), ("end", res.values.get("end"))):
                 if addr and ipaddress.IPv4Address(addr) not in net:
-                    yield Problem(res.origin_of(name) if name == "end" else res.origin,
-                                  f"{describe(res)}: {name} {addr} is outside {net}")
+                    yield Problem(
+                        res.origin_of(name) if name == "end" else res.origin,
+                        f"{describe(res)}: {name} {addr} is outside {net}",
+                    )
             gateway = _gateway(res, state)
             if span.lo <= v.ip_int(gateway) <= span.hi:
                 yield Problem(res.origin, f"{describe(res)}: contains the gateway {gateway}")
@@ -124,22 +126,32 @@ def first_management_range(state: State) -> Iterator[Problem]:
     for pod in state.of_kind("pod"):
         ranges = sorted(state.children(pod.key, "management_range"), key=lambda r: r.order)
         if not ranges:
-            yield Problem(pod.origin, f"{describe(pod)} has no management range: system VMs "
-                          "and hosts of the pod get no address", warning=True)
+            yield Problem(
+                pod.origin,
+                f"{describe(pod)} has no management range: system VMs "
+                "and hosts of the pod get no address",
+                warning=True,
+            )
             continue
         first = ranges[0]
         if first.values.get("vlan") != v.UNTAGGED or first.values.get("for_system_vms"):
-            yield Problem(first.origin, f"{describe(first)}: the first management range is "
-                          "created with the pod (createPod) and cannot have a vlan or "
-                          "for_system_vms; list an untagged range first")
+            yield Problem(
+                first.origin,
+                f"{describe(first)}: the first management range is "
+                "created with the pod (createPod) and cannot have a vlan or "
+                "for_system_vms; list an untagged range first",
+            )
 
 
 def management_ranges_unique(state: State) -> Iterator[Problem]:
     """Management ranges must be unique across the whole region (all zones of the config)."""
     spans = [_span(r) for r in state.of_kind("management_range")]
     for a, b in overlaps(spans):
-        yield Problem(b.res.origin, f"{b.label} overlaps {a.label} at {a.res.origin} "
-                      "(management ranges must be unique in the region)")
+        yield Problem(
+            b.res.origin,
+            f"{b.label} overlaps {a.label} at {a.res.origin} "
+            "(management ranges must be unique in the region)",
+        )
 
 
 def pod_cidrs(state: State) -> Iterator[Problem]:
@@ -153,15 +165,20 @@ def pod_cidrs(state: State) -> Iterator[Problem]:
             net = v.network_of(pod.values["gateway"], pod.values["netmask"])
             spans.append(Span(int(net.network_address), int(net.broadcast_address), pod))
         for a, b in overlaps(spans):
-            yield Problem(b.res.origin, f"{describe(b.res)}: subnet overlaps {describe(a.res)} "
-                          f"at {a.res.origin} while check.pod.cidrs is true (set it to false "
-                          "to let pods share a subnet)")
+            yield Problem(
+                b.res.origin,
+                f"{describe(b.res)}: subnet overlaps {describe(a.res)} "
+                f"at {a.res.origin} while check.pod.cidrs is true (set it to false "
+                "to let pods share a subnet)",
+            )
         guest = zones.get(zone) and zones[zone].values.get("guest_cidr")
         for span in spans if guest else []:
             net = ipaddress.IPv4Network(guest)
             if span.lo <= int(net.broadcast_address) and int(net.network_address) <= span.hi:
-                yield Problem(span.res.origin, f"{describe(span.res)}: subnet overlaps the "
-                              f"zone's guest_cidr {guest}")
+                yield Problem(
+                    span.res.origin,
+                    f"{describe(span.res)}: subnet overlaps the zone's guest_cidr {guest}",
+                )
 
 
 def public_ranges(state: State) -> Iterator[Problem]:
@@ -174,15 +191,25 @@ def public_ranges(state: State) -> Iterator[Problem]:
         for a, b in overlaps(nets):
             ra, rb = a.res, b.res
             same_vlan = ra.values["vlan"] == rb.values["vlan"] or v.UNTAGGED in (
-                ra.values["vlan"], rb.values["vlan"])
+                ra.values["vlan"],
+                rb.values["vlan"],
+            )
             if not same_vlan:
-                yield Problem(rb.origin, f"{describe(rb)}: its subnet is already used by "
-                              f"{describe(ra)} on VLAN {ra.values['vlan']}; a different VLAN "
-                              "may not reuse a subnet")
+                yield Problem(
+                    rb.origin,
+                    f"{describe(rb)}: its subnet is already used by "
+                    f"{describe(ra)} on VLAN {ra.values['vlan']}; a different VLAN "
+                    "may not reuse a subnet",
+                )
             elif (ra.values["gateway"], ra.values["netmask"]) != (
-                    rb.values["gateway"], rb.values["netmask"]):
-                yield Problem(rb.origin, f"{describe(rb)}: shares a subnet with {describe(ra)} "
-                              "but not its gateway and netmask")
+                rb.values["gateway"],
+                rb.values["netmask"],
+            ):
+                yield Problem(
+                    rb.origin,
+                    f"{describe(rb)}: shares a subnet with {describe(ra)} "
+                    "but not its gateway and netmask",
+                )
 
 
 def zone_ranges_disjoint(state: State) -> Iterator[Problem]:
@@ -204,28 +231,42 @@ def vlan_ids(state: State) -> Iterator[Problem]:
         for res in state.of_kind(kind):
             tag = res.values.get("vlan")
             if isinstance(tag, int) and not 1 <= tag <= v.VLAN_MAX:
-                yield Problem(res.origin_of("vlan"), f"{describe(res)}: VLAN {tag} is outside "
-                              f"1-{v.VLAN_MAX}")
+                yield Problem(
+                    res.origin_of("vlan"), f"{describe(res)}: VLAN {tag} is outside 1-{v.VLAN_MAX}"
+                )
     for pn in state.of_kind("physical_network"):
         ranges = pn.values.get("vlan_ranges")
         isolation = pn.values.get("isolation") or "VLAN"
-        top = v.VXLAN_MAX if "VXLAN" in isolation else 4294967295 if "GRE" in isolation \
+        top = (
+            v.VXLAN_MAX
+            if "VXLAN" in isolation
+            else 4294967295
+            if "GRE" in isolation
             else v.VLAN_MAX
+        )
         for lo, hi in v.span_list(ranges or ""):
             if lo < 1 or hi > top:
-                yield Problem(pn.origin_of("vlan_ranges"), f"{describe(pn)}: {isolation} range "
-                              f"{lo}-{hi} is outside 1-{top}")
+                yield Problem(
+                    pn.origin_of("vlan_ranges"),
+                    f"{describe(pn)}: {isolation} range {lo}-{hi} is outside 1-{top}",
+                )
 
 
 def guest_vlans_disjoint(state: State) -> Iterator[Problem]:
     """Guest VLAN ranges of a zone's physical networks do not overlap (the server lets them)."""
     for _zone, pns in _by_zone(state, "physical_network").items():
-        spans = [Span(lo, hi, pn) for pn in pns
-                 for lo, hi in v.span_list(pn.values.get("vlan_ranges") or "")]
+        spans = [
+            Span(lo, hi, pn)
+            for pn in pns
+            for lo, hi in v.span_list(pn.values.get("vlan_ranges") or "")
+        ]
         for a, b in overlaps(spans):
             if a.res is not b.res:
-                yield Problem(b.res.origin_of("vlan_ranges"), f"{describe(b.res)}: guest VLANs "
-                              f"{b.lo}-{b.hi} overlap {describe(a.res)} ({a.lo}-{a.hi})")
+                yield Problem(
+                    b.res.origin_of("vlan_ranges"),
+                    f"{describe(b.res)}: guest VLANs "
+                    f"{b.lo}-{b.hi} overlap {describe(a.res)} ({a.lo}-{a.hi})",
+                )
 
 
 def public_vlan_not_guest(state: State) -> Iterator[Problem]:
@@ -236,8 +277,10 @@ def public_vlan_not_guest(state: State) -> Iterator[Problem]:
     for res in state.of_kind("public_range"):
         tag = res.values.get("vlan")
         if isinstance(tag, int) and any(lo <= tag <= hi for lo, hi in guest[res.key.path[0]]):
-            yield Problem(res.origin_of("vlan"), f"{describe(res)}: VLAN {tag} is also a guest "
-                          "VLAN of the zone's physical networks")
+            yield Problem(
+                res.origin_of("vlan"),
+                f"{describe(res)}: VLAN {tag} is also a guest VLAN of the zone's physical networks",
+            )
 
 
 def traffic_placement(state: State) -> Iterator[Problem]:
@@ -246,18 +289,29 @@ def traffic_placement(state: State) -> Iterator[Problem]:
     for zone, by_type in _traffic(state).items():
         for ttype, found in by_type.items():
             if ttype in ONE_PER_ZONE and len(found) > 1:
-                yield Problem(found[1].origin, f"zone '{zone}': {ttype} traffic is on more than "
-                              f"one physical network ({', '.join(r.key.path[1] for r in found)})")
+                yield Problem(
+                    found[1].origin,
+                    f"zone '{zone}': {ttype} traffic is on more than "
+                    f"one physical network ({', '.join(r.key.path[1] for r in found)})",
+                )
         if len(pns.get(zone, [])) > 1:
             for found in by_type.values():
                 for res in found:
                     if not any(res.values.get("labels", {}).values()):
-                        yield Problem(res.origin, f"{describe(res)}: the zone has several "
-                                      "physical networks, so every traffic type needs a label")
-        untagged_guest = [r for r in by_type.get("Guest", []) if not _pn(state, r).values.get("tags")]
+                        yield Problem(
+                            res.origin,
+                            f"{describe(res)}: the zone has several "
+                            "physical networks, so every traffic type needs a label",
+                        )
+        untagged_guest = [
+            r for r in by_type.get("Guest", []) if not _pn(state, r).values.get("tags")
+        ]
         if len(untagged_guest) > 1:
-            yield Problem(untagged_guest[1].origin, f"zone '{zone}': Guest traffic on several "
-                          "physical networks needs a tag on each of them")
+            yield Problem(
+                untagged_guest[1].origin,
+                f"zone '{zone}': Guest traffic on several "
+                "physical networks needs a tag on each of them",
+            )
 
 
 def _pn(state: State, traffic: Resource) -> Resource:
@@ -278,44 +332,62 @@ def zone_shape(state: State) -> Iterator[Problem]:
         sg = vals.get("security_groups")
         need = {"Management", "Guest"} | ({"Public"} if not basic and not sg else set())
         for missing in sorted(need - types):
-            yield Problem(zone.origin, f"zone '{name}': {vals['network_type']} zones need "
-                          f"{missing} traffic on a physical network")
+            yield Problem(
+                zone.origin,
+                f"zone '{name}': {vals['network_type']} zones need "
+                f"{missing} traffic on a physical network",
+            )
         if basic:
             yield from _basic_zone(zone, pns.get(name, []), types, pubs.get(name, []))
         else:
             for res in guest_ranges.get(name, []):
-                yield Problem(res.origin, f"{describe(res)}: guest ranges are for Basic zones "
-                              "only")
+                yield Problem(res.origin, f"{describe(res)}: guest ranges are for Basic zones only")
             if sg and pubs.get(name):
-                yield Problem(pubs[name][0].origin, f"zone '{name}': an Advanced zone with "
-                              "security groups has no public ranges")
+                yield Problem(
+                    pubs[name][0].origin,
+                    f"zone '{name}': an Advanced zone with security groups has no public ranges",
+                )
         if vals.get("guest_cidr") and (basic or sg):
-            yield Problem(zone.origin_of("guest_cidr"), f"zone '{name}': guest_cidr is only for "
-                          "Advanced zones without security groups")
+            yield Problem(
+                zone.origin_of("guest_cidr"),
+                f"zone '{name}': guest_cidr is only for Advanced zones without security groups",
+            )
         if "Storage" not in types:
             for res in storage_ranges.get(name, []):
                 yield Problem(res.origin, f"{describe(res)}: the zone has no Storage traffic type")
         if not storage_ranges.get(name):
-            yield Problem(zone.origin, f"zone '{name}': no storage network: storage traffic "
-                          "will use the management network", warning=True)
+            yield Problem(
+                zone.origin,
+                f"zone '{name}': no storage network: storage traffic "
+                "will use the management network",
+                warning=True,
+            )
 
 
-def _basic_zone(zone: Resource, pns: list[Resource], types: set[str],
-                pubs: list[Resource]) -> Iterator[Problem]:
+def _basic_zone(
+    zone: Resource, pns: list[Resource], types: set[str], pubs: list[Resource]
+) -> Iterator[Problem]:
     name = zone.key.path[0]
     if zone.values.get("security_groups") is False:
-        yield Problem(zone.origin_of("security_groups"), f"zone '{name}': Basic zones always "
-                      "have security groups")
+        yield Problem(
+            zone.origin_of("security_groups"),
+            f"zone '{name}': Basic zones always have security groups",
+        )
     if len(pns) > 1:
-        yield Problem(pns[1].origin, f"zone '{name}': a Basic zone has exactly one physical "
-                      "network")
+        yield Problem(
+            pns[1].origin, f"zone '{name}': a Basic zone has exactly one physical network"
+        )
     for pn in pns:
         if pn.values.get("vlan_ranges"):
-            yield Problem(pn.origin_of("vlan_ranges"), f"{describe(pn)}: a Basic zone has no "
-                          "guest VLAN ranges")
+            yield Problem(
+                pn.origin_of("vlan_ranges"),
+                f"{describe(pn)}: a Basic zone has no guest VLAN ranges",
+            )
     if pubs and "Public" not in types:
-        yield Problem(pubs[0].origin, f"zone '{name}': public ranges in a Basic zone need "
-                      "Public traffic (EIP/ELB)")
+        yield Problem(
+            pubs[0].origin,
+            f"zone '{name}': public ranges in a Basic zone need Public traffic (EIP/ELB)",
+        )
 
 
 def broadcast_domain(state: State) -> Iterator[Problem]:
@@ -324,12 +396,24 @@ def broadcast_domain(state: State) -> Iterator[Problem]:
         zone = zones[pn.key.path[0]]
         want = "POD" if zone.values["network_type"] == "Basic" else "ZONE"
         if pn.values.get("broadcast_domain_range") not in (None, want):
-            yield Problem(pn.origin_of("broadcast_domain_range"), f"{describe(pn)}: "
-                          f"{zone.values['network_type']} zones use broadcast_domain_range {want}")
+            yield Problem(
+                pn.origin_of("broadcast_domain_range"),
+                f"{describe(pn)}: "
+                f"{zone.values['network_type']} zones use broadcast_domain_range {want}",
+            )
 
 
 RULES = (
-    range_geometry, first_management_range, management_ranges_unique, pod_cidrs, public_ranges,
-    zone_ranges_disjoint, vlan_ids, guest_vlans_disjoint, public_vlan_not_guest,
-    traffic_placement, zone_shape, broadcast_domain,
+    range_geometry,
+    first_management_range,
+    management_ranges_unique,
+    pod_cidrs,
+    public_ranges,
+    zone_ranges_disjoint,
+    vlan_ids,
+    guest_vlans_disjoint,
+    public_vlan_not_guest,
+    traffic_placement,
+    zone_shape,
+    broadcast_domain,
 )

@@ -11,9 +11,15 @@ from typing import Any
 from cstool.render import jsonfmt, markdown, text
 
 PLAN_RENDERERS: dict[str, Callable[..., str]] = {
-    "text": text.plan, "markdown": markdown.plan, "json": jsonfmt.plan}
+    "text": text.plan,
+    "markdown": markdown.plan,
+    "json": jsonfmt.plan,
+}
 DRIFT_RENDERERS: dict[str, Callable[..., str]] = {
-    "text": text.drift, "markdown": markdown.drift, "json": jsonfmt.drift}
+    "text": text.drift,
+    "markdown": markdown.drift,
+    "json": jsonfmt.drift,
+}
 FORMATS = tuple(PLAN_RENDERERS)
 
 

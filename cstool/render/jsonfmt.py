@@ -18,15 +18,35 @@ def drift_dict(d: Drift, target: str) -> dict[str, Any]:
         return str(res.origin) if res is not None and res.origin else None
 
     return {
-        "target": target, "in_sync": d.in_sync, "summary": d.counts(),
-        "changed": [{"resource": c.key.to_str(), "kind": c.key.kind, "path": list(c.key.path),
-                     "origin": where(c.desired),
-                     "fields": {k: {"cloud": _jsonable(o), "config": _jsonable(n)}
-                                for k, (o, n) in c.fields.items()}} for c in d.changed],
-        "missing": [{"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path),
-                     "origin": where(r)} for r in d.missing],
-        "unmanaged": [{"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path)}
-                      for r in d.unmanaged],
+        "target": target,
+        "in_sync": d.in_sync,
+        "summary": d.counts(),
+        "changed": [
+            {
+                "resource": c.key.to_str(),
+                "kind": c.key.kind,
+                "path": list(c.key.path),
+                "origin": where(c.desired),
+                "fields": {
+                    k: {"cloud": _jsonable(o), "config": _jsonable(n)}
+                    for k, (o, n) in c.fields.items()
+                },
+            }
+            for c in d.changed
+        ],
+        "missing": [
+            {
+                "resource": r.key.to_str(),
+                "kind": r.key.kind,
+                "path": list(r.key.path),
+                "origin": where(r),
+            }
+            for r in d.missing
+        ],
+        "unmanaged": [
+            {"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path)}
+            for r in d.unmanaged
+        ],
     }
 
 

@@ -18,17 +18,26 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
     if p.empty:
         out.append("**No changes.** The cloud matches the configuration.")
         return "\n".join(out) + "\n"
-    out += [f"**{summary(p)}** ({len(p.steps)} API steps)", "",
-            "| kind | " + " | ".join(ACTIONS) + " |", "|---|" + "---:|" * len(ACTIONS)]
+    out += [
+        f"**{summary(p)}** ({len(p.steps)} API steps)",
+        "",
+        "| kind | " + " | ".join(ACTIONS) + " |",
+        "|---|" + "---:|" * len(ACTIONS),
+    ]
     for kind, counts in by_kind(p).items():
-        out.append(f"| {kind.replace('_', ' ')} | " +
-                   " | ".join(str(counts.get(a, 0) or "") for a in ACTIONS) + " |")
+        out.append(
+            f"| {kind.replace('_', ' ')} | "
+            + " | ".join(str(counts.get(a, 0) or "") for a in ACTIONS)
+            + " |"
+        )
     rows = plan_rows(p)
     destructive = list({r.resource: r for r in rows if r.destructive}.values())
     if destructive:
-        out += ["", f"> [!WARNING]", f"> **{len(destructive)} resource(s) deleted or replaced:**"]
-        out += [f"> - `{r.action}` {r.resource}" + (f" ({r.origin})" if r.origin else "")
-                for r in destructive]
+        out += ["", "> [!WARNING]", f"> **{len(destructive)} resource(s) deleted or replaced:**"]
+        out += [
+            f"> - `{r.action}` {r.resource}" + (f" ({r.origin})" if r.origin else "")
+            for r in destructive
+        ]
     out += ["", "<details><summary>Steps and API calls</summary>", ""]
     for n, r in enumerate(rows, 1):
         where = f" — `{r.origin}`" if r.origin else ""
@@ -40,8 +49,12 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
             out.append(f"   - `{call}`")
     out += ["", "</details>"]
     if p.unmanaged:
-        out += ["", f"<details><summary>{len(p.unmanaged)} unmanaged resource(s)"
-                f"{' (deleted: --prune)' if p.prune else ''}</summary>", ""]
+        out += [
+            "",
+            f"<details><summary>{len(p.unmanaged)} unmanaged resource(s)"
+            f"{' (deleted: --prune)' if p.prune else ''}</summary>",
+            "",
+        ]
         out += [f"- {label(r.key.kind, r.key.path)}" for r in p.unmanaged]
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
@@ -53,8 +66,12 @@ def drift(d: Drift, target: str, color: bool = False) -> str:
         out.append("**In sync.** The cloud matches the configuration.")
         return "\n".join(out) + "\n"
     c = d.counts()
-    out += ["| changed | missing | unmanaged |", "|---:|---:|---:|",
-            f"| {c['changed']} | {c['missing']} | {c['unmanaged']} |", ""]
+    out += [
+        "| changed | missing | unmanaged |",
+        "|---:|---:|---:|",
+        f"| {c['changed']} | {c['missing']} | {c['unmanaged']} |",
+        "",
+    ]
     for change in d.changed:
         origin = f" — `{change.desired.origin}`" if change.desired and change.desired.origin else ""
         out.append(f"- **changed** {label(change.key.kind, change.key.path)}{origin}")

@@ -55,11 +55,22 @@ class Row:
 def step_row(step: Step) -> Row:
     changes = tuple((name, show(old), show(new)) for name, (old, new) in step.fields.items())
     calls = tuple(
-        " ".join([c.command, *(f"{k}={show_param(v)}" for k, v in c.params.items()
-                               if v is not None)]) for c in step.calls)
-    return Row(SYMBOL[step.action], step.action.value, step.title,
-               label(step.key.kind, step.key.path), step.key.kind,
-               str(step.origin) if step.origin else "", step.destructive, changes, calls)
+        " ".join(
+            [c.command, *(f"{k}={show_param(v)}" for k, v in c.params.items() if v is not None)]
+        )
+        for c in step.calls
+    )
+    return Row(
+        SYMBOL[step.action],
+        step.action.value,
+        step.title,
+        label(step.key.kind, step.key.path),
+        step.key.kind,
+        str(step.origin) if step.origin else "",
+        step.destructive,
+        changes,
+        calls,
+    )
 
 
 def plan_rows(plan: Plan) -> list[Row]:
@@ -68,8 +79,10 @@ def plan_rows(plan: Plan) -> list[Row]:
 
 def summary(plan: Plan) -> str:
     c = plan.counts()
-    return (f"{c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
-            f"{c['delete']} to delete")
+    return (
+        f"{c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
+        f"{c['delete']} to delete"
+    )
 
 
 def by_kind(plan: Plan) -> dict[str, Counter[str]]:
@@ -93,5 +106,8 @@ class Drift:
         return not (self.changed or self.missing or self.unmanaged)
 
     def counts(self) -> dict[str, int]:
-        return {"changed": len(self.changed), "missing": len(self.missing),
-                "unmanaged": len(self.unmanaged)}
+        return {
+            "changed": len(self.changed),
+            "missing": len(self.missing),
+            "unmanaged": len(self.unmanaged),
+        }

@@ -25,8 +25,9 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
         lines.append("")
         lines.append(f"{n:>3}. {_c(head, row.symbol, color)}{flag}{where}")
         for name, old, new in row.changes:
-            lines.append(f"       {name}: {old} -> {new}" if old != "(none)" else
-                         f"       {name}: {new}")
+            lines.append(
+                f"       {name}: {old} -> {new}" if old != "(none)" else f"       {name}: {new}"
+            )
         for call in row.calls:
             lines.append(_c(f"       > {call}", "dim", color))
     if p.unmanaged:
@@ -43,14 +44,19 @@ def drift(d: Drift, target: str, color: bool = False) -> str:
         lines.append("In sync: the cloud matches the configuration.")
         return "\n".join(lines) + "\n"
     c = d.counts()
-    lines.append(f"Drift: {c['changed']} changed, {c['missing']} missing, "
-                 f"{c['unmanaged']} unmanaged.")
+    lines.append(
+        f"Drift: {c['changed']} changed, {c['missing']} missing, {c['unmanaged']} unmanaged."
+    )
     for change in d.changed:
-        origin = f"  {_c(str(change.desired.origin), 'dim', color)}" \
-            if change.desired and change.desired.origin else ""
+        origin = (
+            f"  {_c(str(change.desired.origin), 'dim', color)}"
+            if change.desired and change.desired.origin
+            else ""
+        )
         lines.append("")
-        lines.append(_c(f"~ changed {label(change.key.kind, change.key.path)}", "~", color)
-                     + origin)
+        lines.append(
+            _c(f"~ changed {label(change.key.kind, change.key.path)}", "~", color) + origin
+        )
         for name, (old, new) in change.fields.items():
             lines.append(f"    {name}: cloud has {show(old)}, config says {show(new)}")
     for res in d.missing:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cstool.simulator.store import Store, public
 from cstool.simulator.settings import SETTINGS, seed
+from cstool.simulator.store import Store, public
 
 # --- errors and parameters ---------------------------------------------------------------
 
@@ -53,8 +53,11 @@ class P:
     def required(self, name: str) -> str:
         value = self.raw.get(name)
         if value is None or value == "":
-            raise ParamError(431, f"Unable to execute API command {self.command.lower()} due to "
-                             f"missing parameter {name}")
+            raise ParamError(
+                431,
+                f"Unable to execute API command {self.command.lower()} due to "
+                f"missing parameter {name}",
+            )
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -69,8 +72,11 @@ class P:
         try:
             return int(value)
         except ValueError:
-            raise ParamError(431, f"Unable to execute API command {self.command.lower()} due to "
-                             f"invalid value {value} for parameter {name}") from None
+            raise ParamError(
+                431,
+                f"Unable to execute API command {self.command.lower()} due to "
+                f"invalid value {value} for parameter {name}",
+            ) from None
 
     def row(self, store: Store, table: str, name: str, required: bool = True) -> Any:
         oid = self.required(name) if required else self.raw.get(name)
@@ -78,10 +84,13 @@ class P:
             return None
         row = store.get(table, oid)
         if row is None:
-            raise ParamError(431, f"Unable to execute API command {self.command.lower()} due to "
-                             f"invalid value. Invalid parameter {name} value={oid} due to "
-                             "incorrect long value format, or entity does not exist or due to "
-                             "incorrect parameter annotation for the field in api cmd class.")
+            raise ParamError(
+                431,
+                f"Unable to execute API command {self.command.lower()} due to "
+                f"invalid value. Invalid parameter {name} value={oid} due to "
+                "incorrect long value format, or entity does not exist or due to "
+                "incorrect parameter annotation for the field in api cmd class.",
+            )
         return row
 
     def items(self, name: str) -> list[str]:
@@ -101,7 +110,9 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, mode: str = "sync", list_key: str | None = None) -> Callable[[Handler], Handler]:
+def command(
+    name: str, mode: str = "sync", list_key: str | None = None
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         COMMANDS[name] = Command(fn, mode, list_key)
         return fn
@@ -148,9 +159,9 @@ def paged(store: Store, p: P, items: list[dict[str, Any]], key: str) -> dict[str
     """CloudStack's list envelope: page/pagesize rules, total count, no key when empty."""
     page, size = p.integer("page"), p.integer("pagesize")
     if size is not None and size != -1 and page is None:
-        raise ParamError(431, "\"page\" parameter is required when \"pagesize\" is specified")
+        raise ParamError(431, '"page" parameter is required when "pagesize" is specified')
     if page is not None and size is None:
-        raise ParamError(431, "\"pagesize\" parameter is required when \"page\" is specified")
+        raise ParamError(431, '"pagesize" parameter is required when "page" is specified')
     if size == -1 and page is not None:
         raise ParamError(431, "Can't specify page parameter when pagesize is -1 (Unlimited)")
     limit = int(setting(store, "default.page.size") or 500)
@@ -198,7 +209,9 @@ def _check_dns(p: P) -> None:
             try:
                 ipaddress.IPv4Address(p.get(name))
             except ValueError:
-                raise ApiRefusal(431, f"Please enter a valid IP address for field: {name}") from None
+                raise ApiRefusal(
+                    431, f"Please enter a valid IP address for field: {name}"
+                ) from None
 
 
 def _zone_name_free(store: Store, name: str, but: str | None = None) -> None:
@@ -226,24 +239,47 @@ def create_zone(store: Store, p: P) -> dict[str, Any]:
         except ValueError:
             raise ApiRefusal(431, "Please enter a valid guest cidr") from None
     state = _state(p.get("allocationstate", "Disabled"), "allocation state")
-    zone = store.add("zone", {
-        "name": name, "dns1": p.get("dns1"), "dns2": p.get("dns2") or None,
-        "internaldns1": p.get("internaldns1"), "internaldns2": p.get("internaldns2") or None,
-        "guestcidraddress": p.get("guestcidraddress") or None, "networktype": nettype,
-        "securitygroupsenabled": True if nettype == "Basic" else p.boolean("securitygroupenabled"),
-        "allocationstate": state, "zonetoken": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-        "dhcpprovider": "VirtualRouter", "domain": p.get("domain") or None,
-        "localstorageenabled": p.boolean("localstorageenabled"), "type": "Core", "tags": [],
-        "hasannotations": False, "allowuserspecifyvrmtu": False,
-        "routerprivateinterfacemaxmtu": 1500, "routerpublicinterfacemaxmtu": 1500,
-    })
+    zone = store.add(
+        "zone",
+        {
+            "name": name,
+            "dns1": p.get("dns1"),
+            "dns2": p.get("dns2") or None,
+            "internaldns1": p.get("internaldns1"),
+            "internaldns2": p.get("internaldns2") or None,
+            "guestcidraddress": p.get("guestcidraddress") or None,
+            "networktype": nettype,
+            "securitygroupsenabled": True
+            if nettype == "Basic"
+            else p.boolean("securitygroupenabled"),
+            "allocationstate": state,
+            "zonetoken": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+            "dhcpprovider": "VirtualRouter",
+            "domain": p.get("domain") or None,
+            "localstorageenabled": p.boolean("localstorageenabled"),
+            "type": "Core",
+            "tags": [],
+            "hasannotations": False,
+            "allowuserspecifyvrmtu": False,
+            "routerprivateinterfacemaxmtu": 1500,
+            "routerpublicinterfacemaxmtu": 1500,
+        },
+    )
     system = ["Management", "Control", "Storage"]
     if nettype == "Basic" or not zone["securitygroupsenabled"]:
         system.append("Public")
     for traffic in system:
-        store.add("network", {"name": f"{traffic}-{zone['id']}", "zoneid": zone["id"],
-                              "traffictype": traffic, "issystem": True, "type": "Shared",
-                              "_system": True})
+        store.add(
+            "network",
+            {
+                "name": f"{traffic}-{zone['id']}",
+                "zoneid": zone["id"],
+                "traffictype": traffic,
+                "issystem": True,
+                "type": "Shared",
+                "_system": True,
+            },
+        )
     return {"zone": public(zone)}
 
 
@@ -258,8 +294,16 @@ def update_zone(store: Store, p: P) -> dict[str, Any]:
         _state(state, "allocation state")
         if state == "Enabled" and zone["allocationstate"] != "Enabled":
             _enable_zone_checks(store, zone)
-    for param in ("name", "dns1", "dns2", "internaldns1", "internaldns2", "domain",
-                  "guestcidraddress", "dhcpprovider"):
+    for param in (
+        "name",
+        "dns1",
+        "dns2",
+        "internaldns1",
+        "internaldns2",
+        "domain",
+        "guestcidraddress",
+        "dhcpprovider",
+    ):
         if p.has(param):
             zone[param] = p.get(param) or None
     if p.has("localstorageenabled"):
@@ -283,8 +327,11 @@ def _enable_zone_checks(store: Store, zone: dict[str, Any]) -> None:
     reasons = []
     if "Management" not in traffic:
         reasons.append("Please add a physical network with Management traffic type")
-    if zone["networktype"] == "Advanced" and not zone["securitygroupsenabled"] \
-            and "Public" not in traffic:
+    if (
+        zone["networktype"] == "Advanced"
+        and not zone["securitygroupsenabled"]
+        and "Public" not in traffic
+    ):
         reasons.append("Please add a physical network with Public traffic type")
     if reasons:
         raise ApiRefusal(431, "Cannot enable this Zone since: " + "; ".join(reasons))
@@ -292,8 +339,10 @@ def _enable_zone_checks(store: Store, zone: dict[str, Any]) -> None:
         # enabling a zone silently adds Storage traffic on the Management physical network
         mgmt = traffic["Management"]
         labels = {k: v for k, v in mgmt.items() if k.endswith("networklabel")}
-        store.add("traffictype", {"traffictype": "Storage",
-                                  "physicalnetworkid": mgmt["physicalnetworkid"], **labels})
+        store.add(
+            "traffictype",
+            {"traffictype": "Storage", "physicalnetworkid": mgmt["physicalnetworkid"], **labels},
+        )
 
 
 @command("deleteZone")
@@ -301,8 +350,9 @@ def delete_zone(store: Store, p: P) -> dict[str, Any]:
     zone = p.row(store, "zone", "id")
     for table, what in (("pod", "pods"), ("physicalnetwork", "physical networks")):
         if store.rows(table, zoneid=zone["id"]):
-            raise ApiRefusal(530, f"The zone is not deletable because there are {what} in this "
-                             "zone")
+            raise ApiRefusal(
+                530, f"The zone is not deletable because there are {what} in this zone"
+            )
     for table in ("vlaniprange", "network"):
         for row in store.rows(table, zoneid=zone["id"]):
             store.remove(table, row["id"])
@@ -328,8 +378,15 @@ def list_zones(store: Store, p: P) -> dict[str, Any]:
 
 def _pod_view(pod: dict[str, Any]) -> dict[str, Any]:
     ranges = pod["_ranges"]
-    pod["ipranges"] = [{"startip": r["start"], "endip": r["end"], "forsystemvms": r["system"],
-                        "vlanid": f"vlan://{r['vlan']}"} for r in ranges] or None
+    pod["ipranges"] = [
+        {
+            "startip": r["start"],
+            "endip": r["end"],
+            "forsystemvms": r["system"],
+            "vlanid": f"vlan://{r['vlan']}",
+        }
+        for r in ranges
+    ] or None
     pod["startip"] = [r["start"] for r in ranges] or None
     pod["endip"] = [r["end"] for r in ranges] or None
     pod["forsystemvms"] = [r["system"] for r in ranges] or None
@@ -339,8 +396,11 @@ def _pod_view(pod: dict[str, Any]) -> dict[str, Any]:
 
 def _zone_ip_spans(store: Store, zoneid: str, but: str | None = None) -> list[tuple[int, int, str]]:
     """The zone's VLAN (public and guest) ranges as (start, end, id)."""
-    return [(int(ipaddress.IPv4Address(r["startip"])), int(ipaddress.IPv4Address(r["endip"])),
-             r["id"]) for r in store.rows("vlaniprange", zoneid=zoneid) if r["id"] != but]
+    return [
+        (int(ipaddress.IPv4Address(r["startip"])), int(ipaddress.IPv4Address(r["endip"])), r["id"])
+        for r in store.rows("vlaniprange", zoneid=zoneid)
+        if r["id"] != but
+    ]
 
 
 def _check_range(net: ipaddress.IPv4Network, gateway: str, start: int, end: int) -> None:
@@ -352,8 +412,9 @@ def _check_range(net: ipaddress.IPv4Network, gateway: str, start: int, end: int)
         raise ApiRefusal(431, f"The gateway {gateway} overlaps with the IP range")
 
 
-def _check_pod_cidr(store: Store, zone: dict[str, Any], net: ipaddress.IPv4Network,
-                    but: str | None = None) -> None:
+def _check_pod_cidr(
+    store: Store, zone: dict[str, Any], net: ipaddress.IPv4Network, but: str | None = None
+) -> None:
     if setting(store, "check.pod.cidrs").lower() == "false":
         return
     for other in store.rows("pod", zoneid=zone["id"]):
@@ -361,11 +422,17 @@ def _check_pod_cidr(store: Store, zone: dict[str, Any], net: ipaddress.IPv4Netwo
             continue
         onet = ipaddress.IPv4Network(f"{other['gateway']}/{other['netmask']}", strict=False)
         if net.overlaps(onet):
-            raise ApiRefusal(431, f"Pod {other['name']} in zone {zone['name']} has the same CIDR "
-                             f"{onet} or overlaps with it, which is not allowed")
-    if zone.get("guestcidraddress") and net.overlaps(ipaddress.IPv4Network(zone["guestcidraddress"])):
-        raise ApiRefusal(431, f"The pod CIDR {net} conflicts with the guest network CIDR of "
-                         f"zone {zone['name']}")
+            raise ApiRefusal(
+                431,
+                f"Pod {other['name']} in zone {zone['name']} has the same CIDR "
+                f"{onet} or overlaps with it, which is not allowed",
+            )
+    if zone.get("guestcidraddress") and net.overlaps(
+        ipaddress.IPv4Network(zone["guestcidraddress"])
+    ):
+        raise ApiRefusal(
+            431, f"The pod CIDR {net} conflicts with the guest network CIDR of zone {zone['name']}"
+        )
 
 
 @command("createPod")
@@ -377,8 +444,11 @@ def create_pod(store: Store, p: P) -> dict[str, Any]:
     start = ipv4(p.required("startip"), "start IP") if p.get("startip") else None
     end = ipv4(p.get("endip"), "end IP") if p.get("endip") else int(net.broadcast_address) - 1
     if any(x["name"].lower() == name.lower() for x in store.rows("pod", zoneid=zone["id"])):
-        raise ApiRefusal(431, f"A pod with name: {name} already exists in zone {zone['name']}. "
-                         "Please specify a different pod name.")
+        raise ApiRefusal(
+            431,
+            f"A pod with name: {name} already exists in zone {zone['name']}. "
+            "Please specify a different pod name.",
+        )
     if not _inside(net, ipv4(gateway, "gateway")):
         raise ApiRefusal(431, "The gateway is not in the CIDR subnet")
     ranges = []
@@ -386,17 +456,33 @@ def create_pod(store: Store, p: P) -> dict[str, Any]:
         _check_range(net, gateway, start, end)
         for lo, hi, _ in _zone_ip_spans(store, zone["id"]):
             if _overlap((start, end), (lo, hi)):
-                raise ApiRefusal(431, f"The pod's IP range contains the public IP "
-                                 f"{ipaddress.IPv4Address(max(lo, start))}")
-        ranges.append({"start": str(ipaddress.IPv4Address(start)),
-                       "end": str(ipaddress.IPv4Address(end)), "system": "0", "vlan": "untagged"})
+                raise ApiRefusal(
+                    431,
+                    f"The pod's IP range contains the public IP "
+                    f"{ipaddress.IPv4Address(max(lo, start))}",
+                )
+        ranges.append(
+            {
+                "start": str(ipaddress.IPv4Address(start)),
+                "end": str(ipaddress.IPv4Address(end)),
+                "system": "0",
+                "vlan": "untagged",
+            }
+        )
     _check_pod_cidr(store, zone, net)
-    pod = store.add("pod", {
-        "name": name, "zoneid": zone["id"], "zonename": zone["name"], "gateway": gateway,
-        "netmask": str(net.netmask), "hasannotations": False,
-        "allocationstate": _state(p.get("allocationstate", "Enabled"), "allocation state"),
-        "_ranges": ranges,
-    })
+    pod = store.add(
+        "pod",
+        {
+            "name": name,
+            "zoneid": zone["id"],
+            "zonename": zone["name"],
+            "gateway": gateway,
+            "netmask": str(net.netmask),
+            "hasannotations": False,
+            "allocationstate": _state(p.get("allocationstate", "Enabled"), "allocation state"),
+            "_ranges": ranges,
+        },
+    )
     return {"pod": _pod_view(pod)}
 
 
@@ -413,8 +499,10 @@ def update_pod(store: Store, p: P) -> dict[str, Any]:
         if lo <= ipv4(gateway, "gateway") <= hi:
             raise ApiRefusal(431, "The new gateway overlaps with an existing IP range")
     if p.get("name") and p.get("name") != pod["name"]:
-        if any(x["name"].lower() == p.get("name").lower()
-               for x in store.rows("pod", zoneid=pod["zoneid"])):
+        if any(
+            x["name"].lower() == p.get("name").lower()
+            for x in store.rows("pod", zoneid=pod["zoneid"])
+        ):
             raise ApiRefusal(431, f"A pod with name: {p.get('name')} already exists")
     _check_pod_cidr(store, zone, net, but=pod["id"])
     if p.get("allocationstate"):
@@ -436,8 +524,11 @@ def delete_pod(store: Store, p: P) -> dict[str, Any]:
 
 @command("listPods", list_key="pod")
 def list_pods(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(store.rows("pod"), p, {"id": "id", "zoneid": "zoneid", "name": "name",
-                                           "allocationstate": "allocationstate"})
+    rows = filtered(
+        store.rows("pod"),
+        p,
+        {"id": "id", "zoneid": "zoneid", "name": "name", "allocationstate": "allocationstate"},
+    )
     rows = keyword(rows, p)
     return paged(store, p, [dict(r, **_pod_view(dict(r))) for r in rows], "pod")
 
@@ -458,19 +549,31 @@ def create_management_range(store: Store, p: P) -> dict[str, Any]:
     end_s = p.get("endip") or start_s
     net = cidr_of(gateway, netmask)
     if gateway != pod["gateway"] or str(net.netmask) != pod["netmask"]:
-        raise ApiRefusal(431, "Multiple subnets in a pod are not supported: the gateway and "
-                         "netmask must be the pod's")
+        raise ApiRefusal(
+            431,
+            "Multiple subnets in a pod are not supported: the gateway and "
+            "netmask must be the pod's",
+        )
     start, end = ipv4(start_s, "start IP"), ipv4(end_s, "end IP")
     _check_range(net, gateway, start, end)
     for r in pod["_ranges"]:
         if _overlap((start, end), (ipv4(r["start"], "ip"), ipv4(r["end"], "ip"))):
-            raise ApiRefusal(431, f"The new IP range {start_s}-{end_s} overlaps with the existing "
-                             f"range {r['start']}-{r['end']}")
+            raise ApiRefusal(
+                431,
+                f"The new IP range {start_s}-{end_s} overlaps with the existing "
+                f"range {r['start']}-{r['end']}",
+            )
     for lo, hi, _ in _zone_ip_spans(store, pod["zoneid"]):
         if _overlap((start, end), (lo, hi)):
             raise ApiRefusal(431, "The IP range overlaps with the public IP range of the zone")
-    pod["_ranges"].append({"start": start_s, "end": end_s, "vlan": _vlan_value(p.get("vlan")),
-                           "system": "1" if p.boolean("forsystemvms") else "0"})
+    pod["_ranges"].append(
+        {
+            "start": start_s,
+            "end": end_s,
+            "vlan": _vlan_value(p.get("vlan")),
+            "system": "1" if p.boolean("forsystemvms") else "0",
+        }
+    )
     store.touch()
     return {"pod": _pod_view(pod)}
 
@@ -514,12 +617,33 @@ def update_management_range(store: Store, p: P) -> dict[str, Any]:
 # --- physical networks, traffic types, providers ------------------------------------------
 
 VLAN_LIMITS = {"VXLAN": 16777214, "GRE": 4294967295}
-AUTO_PROVIDERS = ("VirtualRouter", "SecurityGroupProvider", "VpcVirtualRouter", "InternalLbVm",
-                  "ConfigDrive", "Tungsten")
-KNOWN_PROVIDERS = (*AUTO_PROVIDERS, "Netscaler", "F5BigIp", "JuniperSRX", "PaloAlto",
-                   "NiciraNvp", "BigSwitchBcf", "Ovs", "BaremetalDhcpProvider",
-                   "BaremetalPxeProvider", "BaremetalUserdataProvider", "Opendaylight",
-                   "BrocadeVcs", "GloboDns", "CiscoVnmc", "Nsx", "Netris")
+AUTO_PROVIDERS = (
+    "VirtualRouter",
+    "SecurityGroupProvider",
+    "VpcVirtualRouter",
+    "InternalLbVm",
+    "ConfigDrive",
+    "Tungsten",
+)
+KNOWN_PROVIDERS = (
+    *AUTO_PROVIDERS,
+    "Netscaler",
+    "F5BigIp",
+    "JuniperSRX",
+    "PaloAlto",
+    "NiciraNvp",
+    "BigSwitchBcf",
+    "Ovs",
+    "BaremetalDhcpProvider",
+    "BaremetalPxeProvider",
+    "BaremetalUserdataProvider",
+    "Opendaylight",
+    "BrocadeVcs",
+    "GloboDns",
+    "CiscoVnmc",
+    "Nsx",
+    "Netris",
+)
 
 
 def normalise_vlans(text: str, isolation: str) -> str:
@@ -529,12 +653,17 @@ def normalise_vlans(text: str, isolation: str) -> str:
     for part in filter(None, (x.strip() for x in text.split(","))):
         lo, sep, hi = part.partition("-")
         if not sep or not lo.strip().isdigit() or not hi.strip().isdigit():
-            raise ApiRefusal(431, "Please provide valid vlan range: start and end of the range "
-                             f"are required, got {part}")
+            raise ApiRefusal(
+                431,
+                "Please provide valid vlan range: start and end of the range "
+                f"are required, got {part}",
+            )
         a, b = int(lo), int(hi)
         if a > b or a < 0 or b > top:
-            raise ApiRefusal(431, f"Vnet range {part} should be between 0-{top} and start "
-                             "should be less than end")
+            raise ApiRefusal(
+                431,
+                f"Vnet range {part} should be between 0-{top} and start should be less than end",
+            )
         spans.append((a, b))
     merged: list[list[int]] = []
     for a, b in sorted(spans):
@@ -558,33 +687,50 @@ def create_physical_network(store: Store, p: P) -> dict[str, Any]:
     name = p.required("name")
     zone = p.row(store, "zone", "zoneid")
     if zone["allocationstate"] == "Enabled":
-        raise ApiRefusal(531, "The zone is currently enabled. Cannot add a physical network to "
-                         "an enabled zone; disable it first")
+        raise ApiRefusal(
+            531,
+            "The zone is currently enabled. Cannot add a physical network to "
+            "an enabled zone; disable it first",
+        )
     basic = zone["networktype"] == "Basic"
     if basic and store.rows("physicalnetwork", zoneid=zone["id"]):
-        raise ApiRefusal(530, "Cannot add the physical network to basic zone id: "
-                         f"{zone['id']}, there is a physical network already existing in this "
-                         "basic Zone")
+        raise ApiRefusal(
+            530,
+            "Cannot add the physical network to basic zone id: "
+            f"{zone['id']}, there is a physical network already existing in this "
+            "basic Zone",
+        )
     tags, methods = p.items("tags"), p.items("isolationmethods")
     if len(tags) > 1:
         raise ApiRefusal(431, "Only one tag can be specified for a physical network at this time")
     if len(methods) > 1:
-        raise ApiRefusal(431, "Only one isolationMethod can be specified for a physical network "
-                         "at this time")
+        raise ApiRefusal(
+            431, "Only one isolationMethod can be specified for a physical network at this time"
+        )
     if p.get("vlan") and basic:
-        raise ApiRefusal(431, "Can't specify vlan; corresponding vnet range is not supported for "
-                         "Basic zones")
+        raise ApiRefusal(
+            431, "Can't specify vlan; corresponding vnet range is not supported for Basic zones"
+        )
     bdr = (p.get("broadcastdomainrange") or ("POD" if basic else "ZONE")).upper()
     if bdr not in ("POD", "ZONE") or (basic and bdr != "POD") or (not basic and bdr != "ZONE"):
-        raise ApiRefusal(431, f"Invalid broadcast domain range {bdr} for a "
-                         f"{zone['networktype']} zone")
+        raise ApiRefusal(
+            431, f"Invalid broadcast domain range {bdr} for a {zone['networktype']} zone"
+        )
     vlan = normalise_vlans(p.get("vlan") or "", ",".join(methods)) or None
-    pn = store.add("physicalnetwork", {
-        "name": name, "zoneid": zone["id"], "zonename": zone["name"], "state": "Disabled",
-        "vlan": vlan, "isolationmethods": ",".join(methods) or None,
-        "tags": ",".join(tags) or None, "broadcastdomainrange": bdr,
-        "networkspeed": p.get("networkspeed") or None,
-    })
+    pn = store.add(
+        "physicalnetwork",
+        {
+            "name": name,
+            "zoneid": zone["id"],
+            "zonename": zone["name"],
+            "state": "Disabled",
+            "vlan": vlan,
+            "isolationmethods": ",".join(methods) or None,
+            "tags": ",".join(tags) or None,
+            "broadcastdomainrange": bdr,
+            "networkspeed": p.get("networkspeed") or None,
+        },
+    )
     providers = [*AUTO_PROVIDERS, *(["Ovs"] if "GRE" in (pn["isolationmethods"] or "") else [])]
     for provider in providers:
         state = "Enabled" if provider == "ConfigDrive" and not basic else "Disabled"
@@ -592,17 +738,25 @@ def create_physical_network(store: Store, p: P) -> dict[str, Any]:
     return {"physicalnetwork": public(pn)}
 
 
-ELEMENT_TABLE = {"VirtualRouter": "virtualrouterelement",
-                 "VpcVirtualRouter": "virtualrouterelement",
-                 "InternalLbVm": "internalloadbalancerelement"}
+ELEMENT_TABLE = {
+    "VirtualRouter": "virtualrouterelement",
+    "VpcVirtualRouter": "virtualrouterelement",
+    "InternalLbVm": "internalloadbalancerelement",
+}
 
 
 def _add_provider(store: Store, pn: dict[str, Any], name: str, state: str) -> dict[str, Any]:
-    nsp = store.add("networkserviceprovider", {
-        "name": name, "physicalnetworkid": pn["id"], "destinationphysicalnetworkid": "0",
-        "state": state, "canenableindividualservice": name not in ELEMENT_TABLE,
-        "servicelist": SERVICES.get(name, []),
-    })
+    nsp = store.add(
+        "networkserviceprovider",
+        {
+            "name": name,
+            "physicalnetworkid": pn["id"],
+            "destinationphysicalnetworkid": "0",
+            "state": state,
+            "canenableindividualservice": name not in ELEMENT_TABLE,
+            "servicelist": SERVICES.get(name, []),
+        },
+    )
     table = ELEMENT_TABLE.get(name)
     if table:
         store.add(table, {"nspid": nsp["id"], "enabled": False, "_provider": name})
@@ -610,11 +764,32 @@ def _add_provider(store: Store, pn: dict[str, Any], name: str, state: str) -> di
 
 
 SERVICES = {
-    "VirtualRouter": ["Dhcp", "Dns", "UserData", "SourceNat", "StaticNat", "PortForwarding",
-                      "Lb", "Firewall", "Vpn", "Gateway"],
-    "VpcVirtualRouter": ["Dhcp", "Dns", "UserData", "SourceNat", "StaticNat", "PortForwarding",
-                         "Lb", "NetworkACL", "Vpn", "Gateway"],
-    "InternalLbVm": ["Lb"], "SecurityGroupProvider": ["SecurityGroup"],
+    "VirtualRouter": [
+        "Dhcp",
+        "Dns",
+        "UserData",
+        "SourceNat",
+        "StaticNat",
+        "PortForwarding",
+        "Lb",
+        "Firewall",
+        "Vpn",
+        "Gateway",
+    ],
+    "VpcVirtualRouter": [
+        "Dhcp",
+        "Dns",
+        "UserData",
+        "SourceNat",
+        "StaticNat",
+        "PortForwarding",
+        "Lb",
+        "NetworkACL",
+        "Vpn",
+        "Gateway",
+    ],
+    "InternalLbVm": ["Lb"],
+    "SecurityGroupProvider": ["SecurityGroup"],
     "ConfigDrive": ["UserData"],
 }
 
@@ -627,8 +802,9 @@ def update_physical_network(store: Store, p: P) -> dict[str, Any]:
     vlan = pn.get("vlan")
     if p.has("vlan"):
         if zone["networktype"] == "Basic" and p.get("vlan"):
-            raise ApiRefusal(431, "Can't specify vlan; corresponding vnet range is not supported "
-                             "for Basic zones")
+            raise ApiRefusal(
+                431, "Can't specify vlan; corresponding vnet range is not supported for Basic zones"
+            )
         vlan = normalise_vlans(p.get("vlan") or "", pn.get("isolationmethods") or "") or None
     tags = p.items("tags") if p.has("tags") else None
     if tags is not None and len(tags) > 1:
@@ -646,8 +822,9 @@ def update_physical_network(store: Store, p: P) -> dict[str, Any]:
 def delete_physical_network(store: Store, p: P) -> dict[str, Any]:
     pn = p.row(store, "physicalnetwork", "id")
     if [n for n in store.rows("network", physicalnetworkid=pn["id"]) if not n.get("_system")]:
-        raise ApiRefusal(530, "Unable to complete destroy of the physical network: there are "
-                         "networks using it")
+        raise ApiRefusal(
+            530, "Unable to complete destroy of the physical network: there are networks using it"
+        )
     for tt in store.rows("traffictype", physicalnetworkid=pn["id"]):
         store.remove("traffictype", tt["id"])
     for nsp in store.rows("networkserviceprovider", physicalnetworkid=pn["id"]):
@@ -670,12 +847,19 @@ def list_physical_networks(store: Store, p: P) -> dict[str, Any]:
 
 
 TRAFFIC_TYPES = ("Guest", "Management", "Public", "Storage", "Control", "Vpn", "None")
-LABELS = ("xennetworklabel", "kvmnetworklabel", "vmwarenetworklabel", "hypervnetworklabel",
-          "ovm3networklabel")
-XEN_DEFAULTS = {"Public": "xenserver.public.network.device",
-                "Guest": "xenserver.guest.network.device",
-                "Storage": "xenserver.storage.network.device1",
-                "Management": "xenserver.private.network.device"}
+LABELS = (
+    "xennetworklabel",
+    "kvmnetworklabel",
+    "vmwarenetworklabel",
+    "hypervnetworklabel",
+    "ovm3networklabel",
+)
+XEN_DEFAULTS = {
+    "Public": "xenserver.public.network.device",
+    "Guest": "xenserver.guest.network.device",
+    "Storage": "xenserver.storage.network.device1",
+    "Management": "xenserver.private.network.device",
+}
 
 
 @command("addTrafficType", mode="async_create")
@@ -691,12 +875,18 @@ def add_traffic_type(store: Store, p: P) -> dict[str, Any]:
             continue
         has = store.rows("traffictype", physicalnetworkid=other["id"], traffictype=ttype)
         if has and ttype in ("Management", "Control", "Public", "Storage"):
-            raise ApiRefusal(530, f"The zone already has a physical network with the traffic "
-                             f"type {ttype}: {other['name']}")
+            raise ApiRefusal(
+                530,
+                f"The zone already has a physical network with the traffic "
+                f"type {ttype}: {other['name']}",
+            )
         if has and not pn.get("tags") and not other.get("tags"):
-            raise ApiRefusal(530, "Another untagged physical network in the zone already has the "
-                             f"traffic type {ttype}; multiple untagged physical networks cannot "
-                             "carry the same traffic type")
+            raise ApiRefusal(
+                530,
+                "Another untagged physical network in the zone already has the "
+                f"traffic type {ttype}; multiple untagged physical networks cannot "
+                "carry the same traffic type",
+            )
     tt = {"traffictype": ttype, "physicalnetworkid": pn["id"]}
     for label in LABELS:
         tt[label] = p.get(label) or None
@@ -719,8 +909,10 @@ def update_traffic_type(store: Store, p: P) -> dict[str, Any]:
 def delete_traffic_type(store: Store, p: P) -> dict[str, Any]:
     tt = p.row(store, "traffictype", "id")
     if tt["traffictype"] == "Guest" and [
-            n for n in store.rows("network", physicalnetworkid=tt["physicalnetworkid"])
-            if not n.get("_system")]:
+        n
+        for n in store.rows("network", physicalnetworkid=tt["physicalnetworkid"])
+        if not n.get("_system")
+    ]:
         raise ApiRefusal(530, "The Guest traffic type cannot be deleted: guest networks use it")
     store.remove("traffictype", tt["id"])
     return {"success": True}
@@ -735,8 +927,11 @@ def list_traffic_types(store: Store, p: P) -> dict[str, Any]:
 
 @command("listNetworkServiceProviders", list_key="networkserviceprovider")
 def list_providers(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(store.rows("networkserviceprovider"), p,
-                    {"physicalnetworkid": "physicalnetworkid", "name": "name", "state": "state"})
+    rows = filtered(
+        store.rows("networkserviceprovider"),
+        p,
+        {"physicalnetworkid": "physicalnetworkid", "name": "name", "state": "state"},
+    )
     rows.reverse()  # ordered by internal id, descending
     return paged(store, p, keyword(rows, p), "networkserviceprovider")
 
@@ -748,8 +943,9 @@ def add_provider(store: Store, p: P) -> dict[str, Any]:
     if name not in KNOWN_PROVIDERS:
         raise ApiRefusal(431, f"Invalid Network Service Provider={name}")
     if store.rows("networkserviceprovider", physicalnetworkid=pn["id"], name=name):
-        raise ApiRefusal(530, f"The '{name}' provider already exists on physical network "
-                         f"{pn['name']}")
+        raise ApiRefusal(
+            530, f"The '{name}' provider already exists on physical network {pn['name']}"
+        )
     return {"networkserviceprovider": public(_add_provider(store, pn, name, "Disabled"))}
 
 
@@ -761,20 +957,34 @@ def update_provider(store: Store, p: P) -> dict[str, Any]:
         if state == "Shutdown" or state not in ("Enabled", "Disabled"):
             raise ApiRefusal(431, f"Invalid state {state}: only Enabled and Disabled can be set")
         table = ELEMENT_TABLE.get(nsp["name"])
-        if state == "Enabled" and table and not any(
-                e["enabled"] for e in store.rows(table, nspid=nsp["id"])):
-            raise ApiRefusal(530, "Provider is not ready, cannot Enable the provider, please "
-                             "configure the provider first")
+        if (
+            state == "Enabled"
+            and table
+            and not any(e["enabled"] for e in store.rows(table, nspid=nsp["id"]))
+        ):
+            raise ApiRefusal(
+                530,
+                "Provider is not ready, cannot Enable the provider, please "
+                "configure the provider first",
+            )
         nsp["state"] = state
     store.touch()
     return {"networkserviceprovider": public(nsp)}
 
 
-@command("deleteNetworkServiceProvider", mode="async")
-def delete_provider(store: Store, p: P) -> dict[str, Any]:
-    nsp = p.row(store, "networkserviceprovider", "id")
-    store.remove("networkserviceprovider", nsp["id"])
-    return {"success": True}
+def _plain_delete(name: str, table: str, mode: str) -> None:
+    """A delete command with no rule beyond the row existing."""
+
+    def delete(store: Store, p: P) -> dict[str, Any]:
+        store.remove(table, p.row(store, table, "id")["id"])
+        return {"success": True}
+
+    COMMANDS[name] = Command(delete, mode)
+
+
+_plain_delete("deleteNetworkServiceProvider", "networkserviceprovider", "async")
+_plain_delete("deleteVlanIpRange", "vlaniprange", "sync")
+_plain_delete("deleteStorageNetworkIpRange", "storagenetworkiprange", "async")
 
 
 def _element_commands(table: str, object_name: str, list_name: str, configure: str) -> None:
@@ -794,10 +1004,18 @@ def _element_commands(table: str, object_name: str, list_name: str, configure: s
     COMMANDS[configure] = Command(configure_element, "async")
 
 
-_element_commands("virtualrouterelement", "virtualrouterelement", "listVirtualRouterElements",
-                  "configureVirtualRouterElement")
-_element_commands("internalloadbalancerelement", "internalloadbalancerelement",
-                  "listInternalLoadBalancerElements", "configureInternalLoadBalancerElement")
+_element_commands(
+    "virtualrouterelement",
+    "virtualrouterelement",
+    "listVirtualRouterElements",
+    "configureVirtualRouterElement",
+)
+_element_commands(
+    "internalloadbalancerelement",
+    "internalloadbalancerelement",
+    "listInternalLoadBalancerElements",
+    "configureInternalLoadBalancerElement",
+)
 
 
 # --- VLAN (public and guest) IP ranges ---------------------------------------------------
@@ -814,34 +1032,54 @@ def _public_physical_network(store: Store, zoneid: str) -> dict[str, Any] | None
     return None
 
 
-def _check_zone_overlap(store: Store, zone: dict[str, Any], net: ipaddress.IPv4Network,
-                        gateway: str, vlan: str, lo: int, hi: int, public_range: bool,
-                        but: str | None = None) -> None:
+def _check_zone_overlap(
+    store: Store,
+    zone: dict[str, Any],
+    net: ipaddress.IPv4Network,
+    gateway: str,
+    vlan: str,
+    lo: int,
+    hi: int,
+    public_range: bool,
+    but: str | None = None,
+) -> None:
     for other in store.rows("vlaniprange", zoneid=zone["id"]):
         if other["id"] == but:
             continue
         onet = ipaddress.IPv4Network(other["cidr"])
         if not net.overlaps(onet):
             continue
-        ovlan = other["vlan"][len("vlan://"):]
+        ovlan = other["vlan"][len("vlan://") :]
         if vlan == "untagged" or ovlan == vlan:
             if other["gateway"] != gateway or onet != net:
-                raise ApiRefusal(431, f"The IP range with tag: {other['vlan']} in zone "
-                                 f"{zone['name']} has already been added with gateway "
-                                 f"{other['gateway']} ,and netmask {other['netmask']}, Please "
-                                 "specify the gateway/netmask if you want to extend ip range")
+                raise ApiRefusal(
+                    431,
+                    f"The IP range with tag: {other['vlan']} in zone "
+                    f"{zone['name']} has already been added with gateway "
+                    f"{other['gateway']} ,and netmask {other['netmask']}, Please "
+                    "specify the gateway/netmask if you want to extend ip range",
+                )
             if _overlap((lo, hi), (ipv4(other["startip"], "ip"), ipv4(other["endip"], "ip"))):
-                raise ApiRefusal(431, f"The IP range already has IPs that overlap with the new "
-                                 f"range {other['startip']}-{other['endip']}. Please specify a "
-                                 "different start IP/end IP.")
+                raise ApiRefusal(
+                    431,
+                    f"The IP range already has IPs that overlap with the new "
+                    f"range {other['startip']}-{other['endip']}. Please specify a "
+                    "different start IP/end IP.",
+                )
         elif public_range or other["forvirtualnetwork"]:
-            raise ApiRefusal(431, f"The IP range with tag: {vlan} has already been added for "
-                             f"another vlan {other['vlan']} in the same subnet {onet}")
+            raise ApiRefusal(
+                431,
+                f"The IP range with tag: {vlan} has already been added for "
+                f"another vlan {other['vlan']} in the same subnet {onet}",
+            )
     for pod in store.rows("pod", zoneid=zone["id"]):
         for r in pod["_ranges"]:
             if _overlap((lo, hi), (ipv4(r["start"], "ip"), ipv4(r["end"], "ip"))):
-                raise ApiRefusal(431, f"The IP range overlaps with the private IP range "
-                                 f"{r['start']}-{r['end']} of pod {pod['name']}")
+                raise ApiRefusal(
+                    431,
+                    f"The IP range overlaps with the private IP range "
+                    f"{r['start']}-{r['end']} of pod {pod['name']}",
+                )
 
 
 @command("createVlanIpRange")
@@ -870,39 +1108,64 @@ def create_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
     vlan = _vlan_value(p.get("vlan"))
     if is_public:
         if zone["networktype"] == "Advanced" and zone["securitygroupsenabled"]:
-            raise ApiRefusal(431, "Can't add virtual ip range into a zone with security group "
-                             "enabled")
+            raise ApiRefusal(
+                431, "Can't add virtual ip range into a zone with security group enabled"
+            )
         pn = _public_physical_network(store, zone["id"])
         if pn is None:
-            raise ApiRefusal(431, "Unable to find default physical network which supports "
-                             f"Public traffic in zone {zone['name']}")
+            raise ApiRefusal(
+                431,
+                "Unable to find default physical network which supports "
+                f"Public traffic in zone {zone['name']}",
+            )
         if pod is not None:
-            raise ApiRefusal(431, "Pod id can be specified only for the networks of type Guest in "
-                             "the Basic zone")
+            raise ApiRefusal(
+                431, "Pod id can be specified only for the networks of type Guest in the Basic zone"
+            )
         if vlan != "untagged" and int(vlan) in _vlan_ids(pn.get("vlan")):
-            raise ApiRefusal(431, f"The VLAN tag {vlan} is already being used for dynamic vlan "
-                             "allocation for the guest network in zone " + zone["name"])
+            raise ApiRefusal(
+                431,
+                f"The VLAN tag {vlan} is already being used for dynamic vlan "
+                "allocation for the guest network in zone " + zone["name"],
+            )
         network = next(n for n in store.rows("network", zoneid=zone["id"], traffictype="Public"))
     else:
         if network is None:
-            shared = [n for n in store.rows("network", zoneid=zone["id"], traffictype="Guest")
-                      if not n.get("_system")]
+            shared = [
+                n
+                for n in store.rows("network", zoneid=zone["id"], traffictype="Guest")
+                if not n.get("_system")
+            ]
             if not basic or not shared:
                 raise ApiRefusal(431, "Network id is required for Direct vlan creation")
             network = shared[0]
         if pod is not None and not basic:
-            raise ApiRefusal(431, "Pod id can be specified only for the networks of type Guest in "
-                             "the Basic zone")
+            raise ApiRefusal(
+                431, "Pod id can be specified only for the networks of type Guest in the Basic zone"
+            )
         pn = store.get("physicalnetwork", network.get("physicalnetworkid"))
     _check_zone_overlap(store, zone, net, gateway, vlan, lo, hi, is_public)
-    row = store.add("vlaniprange", {
-        "forvirtualnetwork": is_public, "zoneid": zone["id"], "vlan": f"vlan://{vlan}",
-        "gateway": gateway, "netmask": str(net.netmask), "cidr": str(net), "startip": start_s,
-        "endip": end_s, "networkid": network["id"], "physicalnetworkid": (pn or {}).get("id"),
-        "podid": (pod or {}).get("id"), "podname": (pod or {}).get("name"),
-        "forsystemvms": p.boolean("forsystemvms"), "account": "system", "domain": "ROOT",
-        "domainid": "0b5ad0a8-0000-0000-0000-000000000001",
-    })
+    row = store.add(
+        "vlaniprange",
+        {
+            "forvirtualnetwork": is_public,
+            "zoneid": zone["id"],
+            "vlan": f"vlan://{vlan}",
+            "gateway": gateway,
+            "netmask": str(net.netmask),
+            "cidr": str(net),
+            "startip": start_s,
+            "endip": end_s,
+            "networkid": network["id"],
+            "physicalnetworkid": (pn or {}).get("id"),
+            "podid": (pod or {}).get("id"),
+            "podname": (pod or {}).get("name"),
+            "forsystemvms": p.boolean("forsystemvms"),
+            "account": "system",
+            "domain": "ROOT",
+            "domainid": "0b5ad0a8-0000-0000-0000-000000000001",
+        },
+    )
     return {"vlan": _range_view(row)}
 
 
@@ -918,20 +1181,15 @@ def update_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
         raise ApiRefusal(431, "Please specify a valid IP range")
     if lo <= ipv4(gateway, "gateway") <= hi:
         raise ApiRefusal(431, "The gateway shouldn't overlap start/end ip addresses")
-    vlan = row["vlan"][len("vlan://"):]
-    _check_zone_overlap(store, zone, net, gateway, vlan, lo, hi, row["forvirtualnetwork"],
-                        but=row["id"])
-    row.update(gateway=gateway, netmask=str(net.netmask), cidr=str(net), startip=start_s,
-               endip=end_s)
+    vlan = row["vlan"][len("vlan://") :]
+    _check_zone_overlap(
+        store, zone, net, gateway, vlan, lo, hi, row["forvirtualnetwork"], but=row["id"]
+    )
+    row.update(
+        gateway=gateway, netmask=str(net.netmask), cidr=str(net), startip=start_s, endip=end_s
+    )
     store.touch()
     return {"vlan": _range_view(row)}
-
-
-@command("deleteVlanIpRange")
-def delete_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
-    row = p.row(store, "vlaniprange", "id")
-    store.remove("vlaniprange", row["id"])
-    return {"success": True}
 
 
 @command("listVlanIpRanges", list_key="vlaniprange")
@@ -940,9 +1198,18 @@ def list_vlan_ip_ranges(store: Store, p: P) -> dict[str, Any]:
     if p.get("keyword"):  # keyword disables every other filter
         rows = keyword(rows, p, "startip")
     else:
-        rows = filtered(rows, p, {"id": "id", "zoneid": "zoneid", "podid": "podid",
-                                  "networkid": "networkid", "vlan": "vlan",
-                                  "physicalnetworkid": "physicalnetworkid"})
+        rows = filtered(
+            rows,
+            p,
+            {
+                "id": "id",
+                "zoneid": "zoneid",
+                "podid": "podid",
+                "networkid": "networkid",
+                "vlan": "vlan",
+                "physicalnetworkid": "physicalnetworkid",
+            },
+        )
         if p.get("forvirtualnetwork") is not None:
             rows = [r for r in rows if r["forvirtualnetwork"] == p.boolean("forvirtualnetwork")]
     return paged(store, p, rows, "vlaniprange")
@@ -955,19 +1222,27 @@ def _storage_view(r: dict[str, Any]) -> dict[str, Any]:
     return public(r)
 
 
-def _check_storage_range(store: Store, pod: dict[str, Any], lo: int, hi: int,
-                         but: str | None = None) -> None:
+def _check_storage_range(
+    store: Store, pod: dict[str, Any], lo: int, hi: int, but: str | None = None
+) -> None:
     if not pod["_ranges"]:
         raise ApiRefusal(530, f"Unable to find any private IP range of pod {pod['name']}")
     for r in pod["_ranges"]:
         if _overlap((lo, hi), (ipv4(r["start"], "ip"), ipv4(r["end"], "ip"))):
-            raise ApiRefusal(431, f"The storage IP range overlaps with the private IP range "
-                             f"{r['start']}-{r['end']} of pod {pod['name']}")
+            raise ApiRefusal(
+                431,
+                f"The storage IP range overlaps with the private IP range "
+                f"{r['start']}-{r['end']} of pod {pod['name']}",
+            )
     for other in store.rows("storagenetworkiprange", podid=pod["id"]):
         if other["id"] != but and _overlap(
-                (lo, hi), (ipv4(other["startip"], "ip"), ipv4(other["endip"], "ip"))):
-            raise ApiRefusal(431, f"The storage IP range overlaps with the storage range "
-                             f"{other['startip']}-{other['endip']}")
+            (lo, hi), (ipv4(other["startip"], "ip"), ipv4(other["endip"], "ip"))
+        ):
+            raise ApiRefusal(
+                431,
+                f"The storage IP range overlaps with the storage range "
+                f"{other['startip']}-{other['endip']}",
+            )
 
 
 @command("createStorageNetworkIpRange", mode="async")
@@ -983,10 +1258,19 @@ def create_storage_range(store: Store, p: P) -> dict[str, Any]:
     lo, hi = ipv4(start_s, "start IP"), ipv4(end_s, "end IP")
     _check_storage_range(store, pod, lo, hi)
     network = next(n for n in store.rows("network", zoneid=pod["zoneid"], traffictype="Storage"))
-    row = store.add("storagenetworkiprange", {
-        "podid": pod["id"], "zoneid": pod["zoneid"], "networkid": network["id"],
-        "startip": start_s, "endip": end_s, "gateway": gateway, "netmask": netmask, "vlan": vlan,
-    })
+    row = store.add(
+        "storagenetworkiprange",
+        {
+            "podid": pod["id"],
+            "zoneid": pod["zoneid"],
+            "networkid": network["id"],
+            "startip": start_s,
+            "endip": end_s,
+            "gateway": gateway,
+            "netmask": netmask,
+            "vlan": vlan,
+        },
+    )
     return {"storagenetworkiprange": _storage_view(row)}
 
 
@@ -996,20 +1280,14 @@ def update_storage_range(store: Store, p: P) -> dict[str, Any]:
     pod = store.get("pod", row["podid"])
     vlan = p.integer("vlan")
     start_s, end_s = p.get("startip") or row["startip"], p.get("endip") or row["endip"]
-    _check_storage_range(store, pod, ipv4(start_s, "start IP"), ipv4(end_s, "end IP"),
-                         but=row["id"])
+    _check_storage_range(
+        store, pod, ipv4(start_s, "start IP"), ipv4(end_s, "end IP"), but=row["id"]
+    )
     row.update(startip=start_s, endip=end_s, netmask=p.get("netmask") or row["netmask"])
     if p.has("vlan"):
         row["vlan"] = vlan
     store.touch()
     return {"storagenetworkiprange": _storage_view(row)}
-
-
-@command("deleteStorageNetworkIpRange", mode="async")
-def delete_storage_range(store: Store, p: P) -> dict[str, Any]:
-    row = p.row(store, "storagenetworkiprange", "id")
-    store.remove("storagenetworkiprange", row["id"])
-    return {"success": True}
 
 
 @command("listStorageNetworkIpRange", list_key="storagenetworkiprange")
@@ -1020,8 +1298,11 @@ def list_storage_ranges(store: Store, p: P) -> dict[str, Any]:
             rows = [r for r in rows if r[param if param != "id" else "id"] == p.get(param)]
             break
     # paging is ignored and count is the number of rows returned
-    return {"count": len(rows), "storagenetworkiprange": [_storage_view(r) for r in rows]} \
-        if rows else {}
+    return (
+        {"count": len(rows), "storagenetworkiprange": [_storage_view(r) for r in rows]}
+        if rows
+        else {}
+    )
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -1056,11 +1337,15 @@ def update_configuration(store: Store, p: P) -> dict[str, Any]:
     row = store.get("globalconfig", name)
     if row is None:
         raise ApiRefusal(431, f"Configuration {name} does not exist")
-    scopes = [s for s in ("zoneid", "clusterid", "storageid", "accountid", "domainid",
-                          "imagestoreuuid") if p.get(s)]
+    scopes = [
+        s
+        for s in ("zoneid", "clusterid", "storageid", "accountid", "domainid", "imagestoreuuid")
+        if p.get(s)
+    ]
     if len(scopes) > 1:
-        raise ApiRefusal(431, "cannot handle multiple IDs, provide only one ID corresponding to "
-                         "the scope")
+        raise ApiRefusal(
+            431, "cannot handle multiple IDs, provide only one ID corresponding to the scope"
+        )
     zone = p.row(store, "zone", "zoneid", required=False)
     if scopes and (scopes[0] != "zoneid" or "zone" not in row["_scopes"]):
         raise ApiRefusal(431, f"Invalid scope id provided for the parameter {name}")
@@ -1075,8 +1360,10 @@ def update_configuration(store: Store, p: P) -> dict[str, Any]:
         except ValueError:
             raise ApiRefusal(431, f"Please enter a valid integer value for {name}") from None
     if zone is not None:
-        store.add("zoneconfig", {"id": f"{zone['id']}/{name}", "zoneid": zone["id"],
-                                 "name": name, "value": value})
+        store.add(
+            "zoneconfig",
+            {"id": f"{zone['id']}/{name}", "zoneid": zone["id"], "name": name, "value": value},
+        )
     else:
         row["value"] = value
         store.touch()
@@ -1088,9 +1375,17 @@ def update_configuration(store: Store, p: P) -> dict[str, Any]:
 
 @command("listNetworkOfferings", list_key="networkoffering")
 def list_network_offerings(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(store.rows("networkoffering"), p, {
-        "id": "id", "name": "name", "guestiptype": "guestiptype", "state": "state",
-        "traffictype": "traffictype"})
+    rows = filtered(
+        store.rows("networkoffering"),
+        p,
+        {
+            "id": "id",
+            "name": "name",
+            "guestiptype": "guestiptype",
+            "state": "state",
+            "traffictype": "traffictype",
+        },
+    )
     return paged(store, p, keyword(rows, p), "networkoffering")
 
 
@@ -1101,26 +1396,46 @@ def create_network(store: Store, p: P) -> dict[str, Any]:
     zone = p.row(store, "zone", "zoneid")
     pn = p.row(store, "physicalnetwork", "physicalnetworkid", required=False)
     if pn is None:
-        pn = next((x for x in store.rows("physicalnetwork", zoneid=zone["id"])
-                   if store.rows("traffictype", physicalnetworkid=x["id"], traffictype="Guest")),
-                  None)
+        pn = next(
+            (
+                x
+                for x in store.rows("physicalnetwork", zoneid=zone["id"])
+                if store.rows("traffictype", physicalnetworkid=x["id"], traffictype="Guest")
+            ),
+            None,
+        )
     if pn is None:
-        raise ApiRefusal(431, f"Unable to find physical network with Guest traffic in zone "
-                         f"{zone['name']}")
+        raise ApiRefusal(
+            431, f"Unable to find physical network with Guest traffic in zone {zone['name']}"
+        )
     if pn["state"] != "Enabled":
-        raise ApiRefusal(431, f"Specified physical network id is in incorrect state:"
-                         f"{pn['state']}")
+        raise ApiRefusal(431, f"Specified physical network id is in incorrect state:{pn['state']}")
     if offering["state"] != "Enabled":
         raise ApiRefusal(431, f"Network offering {offering['name']} is not enabled")
-    net = store.add("network", {
-        "name": name, "displaytext": p.get("displaytext") or name, "zoneid": zone["id"],
-        "zonename": zone["name"], "networkofferingid": offering["id"],
-        "networkofferingname": offering["name"], "type": offering["guestiptype"],
-        "traffictype": "Guest", "physicalnetworkid": pn["id"], "state": "Setup",
-        "broadcastdomaintype": "Native" if zone["networktype"] == "Basic" else "Vlan",
-        "acltype": "Domain", "specifyipranges": True, "canusefordeploy": True, "issystem": False,
-        "isdefault": True, "tags": [], "account": "system", "domain": "ROOT",
-    })
+    net = store.add(
+        "network",
+        {
+            "name": name,
+            "displaytext": p.get("displaytext") or name,
+            "zoneid": zone["id"],
+            "zonename": zone["name"],
+            "networkofferingid": offering["id"],
+            "networkofferingname": offering["name"],
+            "type": offering["guestiptype"],
+            "traffictype": "Guest",
+            "physicalnetworkid": pn["id"],
+            "state": "Setup",
+            "broadcastdomaintype": "Native" if zone["networktype"] == "Basic" else "Vlan",
+            "acltype": "Domain",
+            "specifyipranges": True,
+            "canusefordeploy": True,
+            "issystem": False,
+            "isdefault": True,
+            "tags": [],
+            "account": "system",
+            "domain": "ROOT",
+        },
+    )
     return {"network": public(net)}
 
 
@@ -1136,23 +1451,43 @@ def delete_network(store: Store, p: P) -> dict[str, Any]:
 @command("listNetworks", list_key="network")
 def list_networks(store: Store, p: P) -> dict[str, Any]:
     rows = [r for r in store.rows("network") if bool(r.get("_system")) == p.boolean("issystem")]
-    rows = filtered(rows, p, {"id": "id", "zoneid": "zoneid", "type": "type",
-                              "traffictype": "traffictype", "physicalnetworkid": "physicalnetworkid"})
+    rows = filtered(
+        rows,
+        p,
+        {
+            "id": "id",
+            "zoneid": "zoneid",
+            "type": "type",
+            "traffictype": "traffictype",
+            "physicalnetworkid": "physicalnetworkid",
+        },
+    )
     return paged(store, p, keyword(rows, p), "network")
 
 
 @command("listCapabilities")
 def list_capabilities(store: Store, p: P) -> dict[str, Any]:
-    return {"capability": {
-        "cloudstackversion": "4.19.0.0-cstool-simulator", "securitygroupsenabled": True,
-        "userpublictemplateenabled": True, "supportELB": "false", "projectinviterequired": False,
-        "allowusercreateprojects": True, "customdiskofferingminsize": 1,
-        "customdiskofferingmaxsize": 1024, "regionsecondaryenabled": False,
-        "kvmsnapshotenabled": False, "apilimitinterval": 1, "apilimitmax": 0,
-        "allowuserviewdestroyedvm": False, "dynamicrolesenabled": True,
-        "allowuserexpungerecovervm": False, "allowuserexpungerecovervolume": True,
-        "allowuserviewalldomainaccounts": False,
-    }}
+    return {
+        "capability": {
+            "cloudstackversion": "4.19.0.0-cstool-simulator",
+            "securitygroupsenabled": True,
+            "userpublictemplateenabled": True,
+            "supportELB": "false",
+            "projectinviterequired": False,
+            "allowusercreateprojects": True,
+            "customdiskofferingminsize": 1,
+            "customdiskofferingmaxsize": 1024,
+            "regionsecondaryenabled": False,
+            "kvmsnapshotenabled": False,
+            "apilimitinterval": 1,
+            "apilimitmax": 0,
+            "allowuserviewdestroyedvm": False,
+            "dynamicrolesenabled": True,
+            "allowuserexpungerecovervm": False,
+            "allowuserexpungerecovervolume": True,
+            "allowuserviewalldomainaccounts": False,
+        }
+    }
 
 
 __all__ = ["COMMANDS", "ApiRefusal", "ParamError", "P", "seed", "SETTINGS"]

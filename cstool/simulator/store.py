@@ -20,17 +20,28 @@ from typing import Any
 FORMAT = 1
 _NAMESPACE = uuid.UUID("5f0c4a8e-7d1b-4c39-9b7e-2f6a1d3c8e90")
 TABLES = (
-    "zone", "pod", "physicalnetwork", "traffictype", "networkserviceprovider",
-    "virtualrouterelement", "internalloadbalancerelement", "vlaniprange", "storagenetworkiprange",
-    "network", "networkoffering", "zoneconfig", "globalconfig",
+    "zone",
+    "pod",
+    "physicalnetwork",
+    "traffictype",
+    "networkserviceprovider",
+    "virtualrouterelement",
+    "internalloadbalancerelement",
+    "vlaniprange",
+    "storagenetworkiprange",
+    "network",
+    "networkoffering",
+    "zoneconfig",
+    "globalconfig",
 )
 
 
 class Store:
     """All simulated objects; one lock serialises every command."""
 
-    def __init__(self, path: Path | None = None, seed: str = "cstool",
-                 save_interval: float = 0.5) -> None:
+    def __init__(
+        self, path: Path | None = None, seed: str = "cstool", save_interval: float = 0.5
+    ) -> None:
         self.path = path
         self.save_interval = save_interval  # write at most this often; flush() forces it
         self._saved_at = 0.0
@@ -64,8 +75,9 @@ class Store:
 
     def rows(self, table: str, **match: Any) -> list[dict[str, Any]]:
         """Rows whose fields equal every given value, in creation order."""
-        out = [r for r in self.tables[table].values()
-               if all(r.get(k) == v for k, v in match.items())]
+        out = [
+            r for r in self.tables[table].values() if all(r.get(k) == v for k, v in match.items())
+        ]
         return sorted(out, key=lambda r: r["_seq"])
 
     def touch(self) -> None:
@@ -75,8 +87,13 @@ class Store:
 
     def to_dict(self) -> dict[str, Any]:
         jobs = dict(list(self.jobs.items())[-200:])  # enough to answer recent job queries
-        return {"format": FORMAT, "seed": self.seed, "seq": self.seq, "tables": self.tables,
-                "jobs": jobs}
+        return {
+            "format": FORMAT,
+            "seed": self.seed,
+            "seq": self.seq,
+            "tables": self.tables,
+            "jobs": jobs,
+        }
 
     @classmethod
     def load(cls, path: Path | None, seed: str = "cstool") -> Store:

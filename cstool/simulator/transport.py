@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,9 @@ def java_encode(value: str) -> str:
 
 def signature(params: dict[str, str], secret: str) -> str:
     """CloudStack's request signature: sorted name=value, lower-cased, HMAC-SHA1, Base64."""
-    text = "&".join(f"{k}={java_encode(v)}" for k, v in sorted(params.items())
-                    if k != "signature").lower()
+    text = "&".join(
+        f"{k}={java_encode(v)}" for k, v in sorted(params.items()) if k != "signature"
+    ).lower()
     digest = hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -61,14 +62,16 @@ def _expired(value: str | None) -> bool:
             when = datetime.strptime(value.replace("Z", "+0000"), fmt)
         except ValueError:
             continue
-        return when <= datetime.now(timezone.utc)
+        return when <= datetime.now(UTC)
     return True
 
 
 # --- faults ------------------------------------------------------------------------------
 
-_FAULT = re.compile(r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:(?P<action>latency|error|job|drop|lose)"
-                    r"(?:=(?P<value>.+))?$")
+_FAULT = re.compile(
+    r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:(?P<action>latency|error|job|drop|lose)"
+    r"(?:=(?P<value>.+))?$"
+)
 
 
 @dataclass
@@ -88,8 +91,10 @@ class Fault:
     def parse(cls, text: str) -> Fault:
         m = _FAULT.match(text.strip())
         if not m:
-            raise ValueError(f"bad fault {text!r}: write COMMAND[#N]:latency=S|error=CODE|job|"
-                             "drop|lose, e.g. createPod#2:error=431 or '*:latency=0.05'")
+            raise ValueError(
+                f"bad fault {text!r}: write COMMAND[#N]:latency=S|error=CODE|job|"
+                "drop|lose, e.g. createPod#2:error=431 or '*:latency=0.05'"
+            )
         return cls(m["cmd"], m["action"], int(m["nth"]) if m["nth"] else None, m["value"])
 
     def matches(self, command: str, count: int) -> bool:
@@ -135,8 +140,13 @@ _SHARED_LOCK = threading.Lock()
 class Simulator:
     """A CloudStack management server in memory (optionally kept in a state file)."""
 
-    def __init__(self, state: Path | None = None, keys: dict[str, str] | None = None,
-                 faults: Iterable[Fault] = (), job_polls: int = 1) -> None:
+    def __init__(
+        self,
+        state: Path | None = None,
+        keys: dict[str, str] | None = None,
+        faults: Iterable[Fault] = (),
+        job_polls: int = 1,
+    ) -> None:
         self.store = Store.load(state)
         with self.store.transaction():
             seed(self.store)
@@ -160,8 +170,9 @@ class Simulator:
     def calls(self) -> Counter[str]:
         return self.faults.calls
 
-    def handle(self, params: dict[str, str], faults: Faults | None = None,
-               job_polls: int | None = None) -> Reply:
+    def handle(
+        self, params: dict[str, str], faults: Faults | None = None, job_polls: int | None = None
+    ) -> Reply:
         """Answer one API request (decoded parameters) as CloudStack would."""
         command = params.get("command")
         refused = self._authenticate(params)
@@ -172,8 +183,9 @@ class Simulator:
         polls = self.job_polls if job_polls is None else job_polls
         return self._handle(command, params, faults_now, polls)
 
-    def _handle(self, command: str, params: dict[str, str], faults: list[Fault],
-                polls: int) -> Reply:
+    def _handle(
+        self, command: str, params: dict[str, str], faults: list[Fault], polls: int
+    ) -> Reply:
         for fault in faults:
             if fault.action == "latency":
                 time.sleep(float(fault.value or 0))
@@ -181,8 +193,12 @@ class Simulator:
             raise Dropped(command)
         for fault in faults:
             if fault.action == "error":
-                return self._error(command, int(fault.value or 530), "Injected failure "
-                                   f"(simulator fault {fault.command}#{fault.nth or '*'} on {command})")
+                return self._error(
+                    command,
+                    int(fault.value or 530),
+                    "Injected failure "
+                    f"(simulator fault {fault.command}#{fault.nth or '*'} on {command})",
+                )
         reply = self._dispatch(command, params, any(f.action == "job" for f in faults), polls)
         if any(f.action == "lose" for f in faults):
             raise Dropped(command)
@@ -195,13 +211,19 @@ class Simulator:
         lower = {k.lower(): v for k, v in params.items()}
         secret = self.keys.get(lower.get("apikey", ""))
         given = lower.get("signature")
-        ok = secret is not None and given is not None and hmac.compare_digest(
-            signature(params, secret).encode(), given.encode())
+        ok = (
+            secret is not None
+            and given is not None
+            and hmac.compare_digest(signature(params, secret).encode(), given.encode())
+        )
         if ok and lower.get("signatureversion") == "3" and _expired(lower.get("expires")):
             ok = False
         if not ok or command not in COMMANDS and command != "queryAsyncJobResult":
-            return self._error(None if command not in COMMANDS else command, 401,
-                               "unable to verify user credentials and/or request signature")
+            return self._error(
+                None if command not in COMMANDS else command,
+                401,
+                "unable to verify user credentials and/or request signature",
+            )
         return None
 
     def _error(self, command: str | None, code: int, text: str) -> Reply:
@@ -210,8 +232,7 @@ class Simulator:
         body = {key: {"uuidList": [], "errorcode": code, "cserrorcode": cserror, "errortext": text}}
         return Reply(code, body, {"X-Description": text})
 
-    def _dispatch(self, command: str, params: dict[str, str], fail_job: bool,
-                  polls: int) -> Reply:
+    def _dispatch(self, command: str, params: dict[str, str], fail_job: bool, polls: int) -> Reply:
         key = f"{command.lower()}response"
         if command == "queryAsyncJobResult":
             return self._query_job(P(command, params))
@@ -230,8 +251,9 @@ class Simulator:
                     return self._error(command, exc.code, exc.text)
                 return Reply(200, {key: self._job(command, None, (exc.code, exc.text), polls)})
             except Exception as exc:  # a simulator bug: answer like the server's 530
-                return self._error(command, 530, f"Internal error executing command: "
-                                   f"{type(exc).__name__}: {exc}")
+                return self._error(
+                    command, 530, f"Internal error executing command: {type(exc).__name__}: {exc}"
+                )
             if spec.mode == "sync":
                 if fail_job:  # a sync command has no job to fail: its call fails
                     return self._error(command, 530, f"Injected failure (simulator): {command}")
@@ -242,14 +264,23 @@ class Simulator:
                 job = {"id": obj["id"], **job}
             return Reply(200, {key: job})
 
-    def _job(self, command: str, result: dict[str, Any] | None,
-             failure: tuple[int, str] | None, polls: int) -> dict[str, str]:
+    def _job(
+        self,
+        command: str,
+        result: dict[str, Any] | None,
+        failure: tuple[int, str] | None,
+        polls: int,
+    ) -> dict[str, str]:
         jobid = self.store.new_id()
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
         self.store.jobs[jobid] = {
-            "jobid": jobid, "cmd": f"org.apache.cloudstack.api.command.admin.{command}Cmd",
-            "created": now, "completed": now, "_polls": polls,
-            "_result": result, "_failure": failure,
+            "jobid": jobid,
+            "cmd": f"org.apache.cloudstack.api.command.admin.{command}Cmd",
+            "created": now,
+            "completed": now,
+            "_polls": polls,
+            "_result": result,
+            "_failure": failure,
             "accountid": "acc0-0000-0000-0000-000000000001",
             "userid": "usr0-0000-0000-0000-000000000001",
         }
@@ -261,10 +292,14 @@ class Simulator:
             jobid = p.get("jobid")
             job = store.jobs.get(jobid or "")
             if job is None:
-                return self._error("queryAsyncJobResult", 431, "Unable to execute API command "
-                                   f"queryasyncjobresult due to invalid value. Invalid parameter "
-                                   f"jobid value={jobid} due to incorrect long value format, or "
-                                   "entity does not exist")
+                return self._error(
+                    "queryAsyncJobResult",
+                    431,
+                    "Unable to execute API command "
+                    f"queryasyncjobresult due to invalid value. Invalid parameter "
+                    f"jobid value={jobid} due to incorrect long value format, or "
+                    "entity does not exist",
+                )
             body = {k: v for k, v in job.items() if not k.startswith("_")}
             body.update(jobprocstatus=0, jobresultcode=0, jobstatus=0)
             if job["_polls"] > 0:
@@ -273,8 +308,12 @@ class Simulator:
                 body.pop("completed")
             elif job["_failure"]:
                 code, text = job["_failure"]
-                body.update(jobstatus=2, jobresultcode=code, jobresulttype="object",
-                            jobresult={"errorcode": code, "errortext": text})
+                body.update(
+                    jobstatus=2,
+                    jobresultcode=code,
+                    jobresulttype="object",
+                    jobresult={"errorcode": code, "errortext": text},
+                )
             else:
                 body.update(jobstatus=1, jobresulttype="object", jobresult=job["_result"])
             return Reply(200, {"queryasyncjobresultresponse": public(body)})
@@ -296,8 +335,9 @@ def request_params(url: str, body: bytes | str | None) -> tuple[str, dict[str, s
 class SimAdapter(BaseAdapter):
     """Mount on a requests.Session: the cs client then talks to the simulator, no socket."""
 
-    def __init__(self, sim: Simulator, faults: Faults | None = None,
-                 job_polls: int | None = None) -> None:
+    def __init__(
+        self, sim: Simulator, faults: Faults | None = None, job_polls: int | None = None
+    ) -> None:
         super().__init__()
         self.sim = sim
         self.faults = faults
@@ -311,8 +351,9 @@ class SimAdapter(BaseAdapter):
             try:
                 reply = self.sim.handle(params, self.faults, self.job_polls)
             except Dropped as exc:
-                raise requests.ConnectionError(f"Connection aborted: simulated drop on {exc}",
-                                               request=request) from None
+                raise requests.ConnectionError(
+                    f"Connection aborted: simulated drop on {exc}", request=request
+                ) from None
         response = requests.Response()
         response.status_code = reply.status
         response._content = reply.content()
