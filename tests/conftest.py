@@ -42,3 +42,23 @@ def raw_sim(tmp_path: Path | None = None, **kwargs):  # type: ignore[no-untyped-
         IN_PROCESS_ENDPOINT, "key", "secret", session=session, poll_interval=0, fetch_result=True
     )
     return sim, client
+
+
+FORBIDDEN_IN_RECORDINGS = ("signature=", "apikey=", "signatureversion=", "expires=")
+
+
+@pytest.fixture(autouse=True)
+def recordings_hold_no_credentials(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Every recording any test writes is checked for keys, secrets and signatures."""
+    from cstool.cloud import record
+    from cstool.cloud.api import SIM_KEY, SIM_SECRET
+
+    original = record.Recording.save
+
+    def checked_save(self: record.Recording, path: Path) -> None:
+        original(self, path)
+        text = path.read_text()
+        for needle in (SIM_KEY, SIM_SECRET, *FORBIDDEN_IN_RECORDINGS):
+            assert needle.lower() not in text.lower(), f"{path} holds {needle!r}"
+
+    monkeypatch.setattr(record.Recording, "save", checked_save)

@@ -4,7 +4,7 @@ details collapsible."""
 from __future__ import annotations
 
 from cstool.model.plan import Plan
-from cstool.render.rows import Drift, by_kind, label, plan_rows, show, summary
+from cstool.render.rows import Drift, by_kind, field_changes, label, plan_rows, summary
 
 ACTIONS = ("create", "update", "replace", "delete")
 
@@ -76,7 +76,8 @@ def drift(d: Drift, target: str, color: bool = False) -> str:
         origin = f" — `{change.desired.origin}`" if change.desired and change.desired.origin else ""
         out.append(f"- **changed** {label(change.key.kind, change.key.path)}{origin}")
         for name, (old, new) in change.fields.items():
-            out.append(f"  - `{name}`: cloud {_esc(show(old))}, config {_esc(show(new))}")
+            for field, before, after in field_changes(name, old, new):
+                out.append(f"  - `{field}`: cloud {_esc(before)}, config {_esc(after)}")
     for res in d.missing:
         origin = f" — `{res.origin}`" if res.origin else ""
         out.append(f"- **missing** {label(res.key.kind, res.key.path)}{origin}")

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deepdiff import DeepDiff
+
 from cstool.model.diff import Action, Change
 from cstool.model.plan import Plan, Ref, Step, Var
 from cstool.model.resources import Resource
@@ -52,8 +54,36 @@ class Row:
     calls: tuple[str, ...]
 
 
+def field_changes(name: str, old: Any, new: Any) -> list[tuple[str, str, str]]:
+    """(field, old, new) lines; a mapping or list that changed in part is broken down by key
+    or position (deepdiff), so a reviewer sees `labels.kvm` rather than two whole mappings."""
+    nested = isinstance(old, Mapping | tuple | list) and isinstance(new, Mapping | tuple | list)
+    if (
+        not nested
+        or type(old) is not type(new)
+        and not (isinstance(old, tuple | list) and isinstance(new, tuple | list))
+    ):
+        return [(name, show(old), show(new))]
+    lines = []
+    for items in DeepDiff(old, new, view="tree").values():
+        for item in items:
+            where = "".join(
+                f".{p}" if isinstance(p, str) else f"[{p}]" for p in item.path(output_format="list")
+            )
+            before = None if type(item.t1).__name__ == "NotPresent" else item.t1
+            after = None if type(item.t2).__name__ == "NotPresent" else item.t2
+            lines.append((f"{name}{where}", show(before), show(after)))
+    return sorted(lines) or [(name, show(old), show(new))]
+
+
 def step_row(step: Step) -> Row:
-    changes = tuple((name, show(old), show(new)) for name, (old, new) in step.fields.items())
+    changes = tuple(
+        line
+        for name, (old, new) in step.fields.items()
+        for line in (
+            field_changes(name, old, new) if old is not None else [(name, show(old), show(new))]
+        )
+    )
     calls = tuple(
         " ".join(
             [c.command, *(f"{k}={show_param(v)}" for k, v in c.params.items() if v is not None)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cstool.model.plan import Plan
-from cstool.render.rows import Drift, label, plan_rows, show, summary
+from cstool.render.rows import Drift, field_changes, label, plan_rows, summary
 
 COLORS = {"+": "32", "~": "33", "±": "35", "-": "31", "!": "1;31", "dim": "2", "bold": "1"}
 
@@ -25,9 +25,8 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
         lines.append("")
         lines.append(f"{n:>3}. {_c(head, row.symbol, color)}{flag}{where}")
         for name, old, new in row.changes:
-            lines.append(
-                f"       {name}: {old} -> {new}" if old != "(none)" else f"       {name}: {new}"
-            )
+            creating = row.title in ("create", "enable", "configure") and old == "(none)"
+            lines.append(f"       {name}: {new}" if creating else f"       {name}: {old} -> {new}")
         for call in row.calls:
             lines.append(_c(f"       > {call}", "dim", color))
     if p.unmanaged:
@@ -58,7 +57,8 @@ def drift(d: Drift, target: str, color: bool = False) -> str:
             _c(f"~ changed {label(change.key.kind, change.key.path)}", "~", color) + origin
         )
         for name, (old, new) in change.fields.items():
-            lines.append(f"    {name}: cloud has {show(old)}, config says {show(new)}")
+            for field, before, after in field_changes(name, old, new):
+                lines.append(f"    {field}: cloud has {before}, config says {after}")
     for res in d.missing:
         origin = f"  {_c(str(res.origin), 'dim', color)}" if res.origin else ""
         lines.append("")
