@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cstool.errors import Origin, UnsafePlan
@@ -400,17 +400,7 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
 
 
 def _with_fields(step: Step, fields: Mapping[str, tuple[Any, Any]]) -> Step:
-    return Step(
-        step.action,
-        step.key,
-        step.title,
-        step.calls,
-        step.phase,
-        step.stage,
-        step.order,
-        step.origin,
-        dict(fields),
-    )
+    return replace(step, fields=dict(fields))
 
 
 def _delete(
@@ -430,17 +420,7 @@ def _delete(
     gone = {k: (v, None) for k, v in res.values.items() if v is not None}
     step = _step(action, res, "delete", calls, kind.phase, fields or gone)
     if origin is not None:
-        step = Step(
-            step.action,
-            step.key,
-            step.title,
-            step.calls,
-            step.phase,
-            step.stage,
-            step.order,
-            origin,
-            step.fields,
-        )
+        step = replace(step, origin=origin)
     return [step]
 
 

@@ -179,11 +179,11 @@ def paged(store: Store, p: P, items: list[dict[str, Any]], key: str) -> dict[str
     return out
 
 
-def filtered(rows: list[dict[str, Any]], p: P, exact: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows matching the given parameter -> field equalities."""
-    for param, fieldname in exact.items():
-        if p.get(param) is not None:
-            rows = [r for r in rows if str(r.get(fieldname)) == p.get(param)]
+def filtered(rows: list[dict[str, Any]], p: P, *names: str) -> list[dict[str, Any]]:
+    """Rows whose field equals each of these parameters (where given)."""
+    for name in names:
+        if p.get(name) is not None:
+            rows = [r for r in rows if str(r.get(name)) == p.get(name)]
     return rows
 
 
@@ -368,7 +368,7 @@ def list_zones(store: Store, p: P) -> dict[str, Any]:
     if p.get("id"):
         rows = [r for r in rows if r["id"] == p.get("id")]
     else:
-        rows = filtered(rows, p, {"name": "name", "networktype": "networktype"})
+        rows = filtered(rows, p, "name", "networktype")
         rows = keyword(rows, p)
     return paged(store, p, rows, "zone")
 
@@ -524,11 +524,7 @@ def delete_pod(store: Store, p: P) -> dict[str, Any]:
 
 @command("listPods", list_key="pod")
 def list_pods(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(
-        store.rows("pod"),
-        p,
-        {"id": "id", "zoneid": "zoneid", "name": "name", "allocationstate": "allocationstate"},
-    )
+    rows = filtered(store.rows("pod"), p, "id", "zoneid", "name", "allocationstate")
     rows = keyword(rows, p)
     return paged(store, p, [dict(r, **_pod_view(dict(r))) for r in rows], "pod")
 
@@ -840,7 +836,7 @@ def delete_physical_network(store: Store, p: P) -> dict[str, Any]:
 
 @command("listPhysicalNetworks", list_key="physicalnetwork")
 def list_physical_networks(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(store.rows("physicalnetwork"), p, {"id": "id", "zoneid": "zoneid"})
+    rows = filtered(store.rows("physicalnetwork"), p, "id", "zoneid")
     if p.get("name"):  # a substring match on the server (LIKE %name%)
         rows = [r for r in rows if p.get("name").lower() in r["name"].lower()]
     return paged(store, p, keyword(rows, p), "physicalnetwork")
@@ -927,11 +923,7 @@ def list_traffic_types(store: Store, p: P) -> dict[str, Any]:
 
 @command("listNetworkServiceProviders", list_key="networkserviceprovider")
 def list_providers(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(
-        store.rows("networkserviceprovider"),
-        p,
-        {"physicalnetworkid": "physicalnetworkid", "name": "name", "state": "state"},
-    )
+    rows = filtered(store.rows("networkserviceprovider"), p, "physicalnetworkid", "name", "state")
     rows.reverse()  # ordered by internal id, descending
     return paged(store, p, keyword(rows, p), "networkserviceprovider")
 
@@ -989,7 +981,7 @@ _plain_delete("deleteStorageNetworkIpRange", "storagenetworkiprange", "async")
 
 def _element_commands(table: str, object_name: str, list_name: str, configure: str) -> None:
     def list_elements(store: Store, p: P) -> dict[str, Any]:
-        rows = filtered(store.rows(table), p, {"id": "id", "nspid": "nspid"})
+        rows = filtered(store.rows(table), p, "id", "nspid")
         if p.get("enabled") is not None:
             rows = [r for r in rows if r["enabled"] == p.boolean("enabled")]
         return paged(store, p, rows, object_name)
@@ -1198,18 +1190,7 @@ def list_vlan_ip_ranges(store: Store, p: P) -> dict[str, Any]:
     if p.get("keyword"):  # keyword disables every other filter
         rows = keyword(rows, p, "startip")
     else:
-        rows = filtered(
-            rows,
-            p,
-            {
-                "id": "id",
-                "zoneid": "zoneid",
-                "podid": "podid",
-                "networkid": "networkid",
-                "vlan": "vlan",
-                "physicalnetworkid": "physicalnetworkid",
-            },
-        )
+        rows = filtered(rows, p, "id", "zoneid", "podid", "networkid", "vlan", "physicalnetworkid")
         if p.get("forvirtualnetwork") is not None:
             rows = [r for r in rows if r["forvirtualnetwork"] == p.boolean("forvirtualnetwork")]
     return paged(store, p, rows, "vlaniprange")
@@ -1325,7 +1306,7 @@ def list_configurations(store: Store, p: P) -> dict[str, Any]:
         rows = [r for r in rows if "zone" in r["_scopes"]]
     if p.get("name"):  # LIKE %name%
         rows = [r for r in rows if p.get("name") in r["name"]]
-    rows = filtered(rows, p, {"category": "category"})
+    rows = filtered(rows, p, "category")
     rows = keyword(rows, p)
     views = [_config_view(store, r["name"], zone["id"] if zone else None) for r in rows]
     return paged(store, p, views, "configuration")
@@ -1376,15 +1357,7 @@ def update_configuration(store: Store, p: P) -> dict[str, Any]:
 @command("listNetworkOfferings", list_key="networkoffering")
 def list_network_offerings(store: Store, p: P) -> dict[str, Any]:
     rows = filtered(
-        store.rows("networkoffering"),
-        p,
-        {
-            "id": "id",
-            "name": "name",
-            "guestiptype": "guestiptype",
-            "state": "state",
-            "traffictype": "traffictype",
-        },
+        store.rows("networkoffering"), p, "id", "name", "guestiptype", "state", "traffictype"
     )
     return paged(store, p, keyword(rows, p), "networkoffering")
 
@@ -1451,17 +1424,7 @@ def delete_network(store: Store, p: P) -> dict[str, Any]:
 @command("listNetworks", list_key="network")
 def list_networks(store: Store, p: P) -> dict[str, Any]:
     rows = [r for r in store.rows("network") if bool(r.get("_system")) == p.boolean("issystem")]
-    rows = filtered(
-        rows,
-        p,
-        {
-            "id": "id",
-            "zoneid": "zoneid",
-            "type": "type",
-            "traffictype": "traffictype",
-            "physicalnetworkid": "physicalnetworkid",
-        },
-    )
+    rows = filtered(rows, p, "id", "zoneid", "type", "traffictype", "physicalnetworkid")
     return paged(store, p, keyword(rows, p), "network")
 
 
