@@ -369,7 +369,8 @@ def _apply(
         if not typer.confirm(f"Apply these {len(result.steps)} steps?"):
             _err("nothing applied")
             return ExitCode.ERROR
-    with Progress(len(result.steps), sys.stdout.isatty()) as progress:
+    waiting = lambda: len(api.jobs_waiting)  # noqa: E731
+    with Progress(len(result.steps), sys.stdout.isatty(), waiting) as progress:
         outcome = ops.apply(api, result, live, parallelism, progress.event)
     for line in progress.summary(outcome):
         typer.echo(line)
@@ -393,8 +394,9 @@ def _name(result: StepResult) -> str:
 class Progress:
     """Steps done/total and what is running, on a terminal; a line per finished step if not."""
 
-    def __init__(self, total: int, terminal: bool) -> None:
+    def __init__(self, total: int, terminal: bool, waiting: Callable[[], int]) -> None:
         self.total = total
+        self.waiting = waiting  # how many async jobs are pending
         self.done = 0
         self.running: dict[int, str] = {}
         self.lock = threading.Lock()
@@ -407,7 +409,7 @@ class Progress:
         if self.terminal:
             self.bar = RichProgress(
                 TextColumn("[bold]apply"),
-                BarColumn(),
+                BarColumn(bar_width=30),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 TextColumn("{task.description}"),
@@ -424,20 +426,26 @@ class Progress:
 
     def event(self, kind: str, result: StepResult) -> None:
         with self.lock:
-            if kind == "start":
-                self.running[result.index] = _name(result)
+            if kind in ("start", "call"):
+                self.running[result.index] = result.call or "..."
             else:
                 self.running.pop(result.index, None)
                 self.done += 1
+            if self.bar is not None:
+                jobs = self.waiting()
+                calls = sorted(set(self.running.values()))
+                now = f"{len(self.running)} running: {', '.join(calls[:3])}"
+                now += ", ..." if len(calls) > 3 else ""
+                now += f" · {jobs} async job(s) waiting" if jobs else ""
+                self.bar.update(self.task, completed=self.done, description=now)
+            if kind in ("start", "call"):
+                return
             line = f"[{self.done}/{self.total}] {result.status.value}: {_name(result)}"
             if result.error:
                 line += f" - {result.error}"
             if self.bar is not None:
-                now = ", ".join(list(self.running.values())[:3])
-                self.bar.update(self.task, completed=self.done, description=now)
-                if kind != "start":
-                    self.bar.console.print(line, markup=False)
-            elif kind != "start":
+                self.bar.console.print(line, markup=False)
+            else:
                 self.console.print(line, markup=False, soft_wrap=True)
 
     def summary(self, report: ApplyReport) -> list[str]:
@@ -558,21 +566,12 @@ def import_marvin(
         text, warnings = ops.import_marvin(cfg)
         for warning in warnings:
             _err(f"{cfg}: warning: {warning}")
-        target = out
         if out is None:
             typer.echo(text, nl=False)
-            import tempfile
-
-            tmp = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-            tmp.write(text)
-            tmp.close()
-            target = Path(tmp.name)
         else:
             out.write_text(text)
             _err(f"wrote {out}")
-        checked = ops.check_config([target])
-        if out is None:
-            target.unlink()
+        checked = ops.check_text(text, str(out) if out else "<stdout>")
         for problem in checked.problems:
             _err(str(problem))
         return ExitCode.ERROR if checked.errors else ExitCode.OK
@@ -593,4 +592,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

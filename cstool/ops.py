@@ -42,9 +42,20 @@ class Validated:
 def check_config(paths: Sequence[str | Path]) -> Validated:
     """Load and validate; every problem at once."""
     state, problems = load(paths)
-    problems = [*problems, *validate(state)]
-    files = len(config_files(paths)[0])
-    return Validated(state, tuple(sorted(set(problems), key=Problem.sort_key)), files)
+    return _checked(state, problems, len(config_files(paths)[0]))
+
+
+def check_text(text: str, name: str) -> Validated:
+    """Validate one config document given as text (problems cite `name`)."""
+    from cstool.model.loader import load_text
+
+    state, problems = load_text(text, name)
+    return _checked(state, problems, 1)
+
+
+def _checked(state: State, problems: list[Problem], files: int) -> Validated:
+    found = [*problems, *validate(state)]
+    return Validated(state, tuple(sorted(set(found), key=Problem.sort_key)), files)
 
 
 def desired_state(paths: Sequence[str | Path]) -> Validated:

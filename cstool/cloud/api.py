@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,24 +131,21 @@ def configured_target(profile: str | None) -> Target:
 class Api:
     """Typed calls to CloudStack. Thread-safe; counts the calls it makes."""
 
-    def __init__(
-        self,
-        target: Target,
-        job_timeout: float = 600.0,
-        on_call: Callable[[str, dict[str, Any]], None] | None = None,
-    ) -> None:
+    def __init__(self, target: Target, job_timeout: float = 600.0) -> None:
         self.target = target
         self.job_timeout = job_timeout
         self.calls: Counter[str] = Counter()
+        self.jobs_waiting: set[str] = set()  # async jobs polled and still pending
         self._lock = threading.Lock()
-        self.on_call = on_call
+        session = target.session or requests.Session()
+        session.hooks["response"].append(self._watch_jobs)
         self._client = CloudStack(
             target.endpoint,
             target.key,
             target.secret,
             timeout=target.timeout,
             verify=target.verify,
-            session=target.session,
+            session=session,
             poll_interval=target.poll_interval,
             job_timeout=int(job_timeout) if job_timeout else None,
             retry=0,
@@ -158,8 +154,20 @@ class Api:
     def _count(self, command: str, params: dict[str, Any]) -> None:
         with self._lock:
             self.calls[command] += 1
-        if self.on_call:
-            self.on_call(command, params)
+
+    def _watch_jobs(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Keep track of the async jobs cs is polling (for the progress display)."""
+        request = response.request
+        text = f"{request.url} {request.body or ''}" if request is not None else ""
+        if "queryAsyncJobResult" not in text:
+            return
+        try:
+            job = response.json()["queryasyncjobresultresponse"]
+            jobid, pending = str(job["jobid"]), job.get("jobstatus") == 0
+        except (ValueError, KeyError, TypeError):
+            return
+        with self._lock:
+            (self.jobs_waiting.add if pending else self.jobs_waiting.discard)(jobid)
 
     def list(self, command: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a list command (all pages); retried on connection errors and 5xx."""

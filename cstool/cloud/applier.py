@@ -33,6 +33,7 @@ class StepResult:
     step: Step
     status: Status = Status.NOT_STARTED
     error: str | None = None
+    call: str | None = None  # the API command running now
 
 
 @dataclass
@@ -112,6 +113,8 @@ class Applier:
         variables: dict[str, str] = {}
         try:
             for call in result.step.calls:
+                result.call = call.command
+                self._emit("call", result)
                 self._call(call, variables)
         except CstoolError as exc:
             result.status, result.error = Status.FAILED, str(exc)

@@ -30,23 +30,18 @@ def _call_of(kind: Kind, parent_id: str | None = None) -> Call:
 def read_live(api: Api, zone_settings: Iterable[str] | None = None) -> State:
     """Read the whole cloud. zone_settings: zones whose scoped settings to read (None: all)."""
     global_kinds = [k for k in KINDS.values() if not k.read.per_parent]
-    calls = {_call_of(k) for k in global_kinds if k.read.explode is None}
+    calls = sorted({_call_of(k) for k in global_kinds if k.read.explode is None})
+    state: State = State()
+    ids: dict[tuple[str, str], Key] = {}
     with ThreadPoolExecutor(WORKERS) as pool:
-        answers = dict(
-            zip(calls, pool.map(lambda c: api.list(c[0], **dict(c[1])), calls), strict=False)
-        )
-        state, ids = State(), {}
+        lists = pool.map(lambda c: api.list(c[0], **dict(c[1])), calls)
+        answers = dict(zip(calls, lists, strict=True))
         for kind in global_kinds:
             _add_kind(kind, _items(kind, answers), state, ids)
-        second = _per_parent_calls(state, zone_settings)
-        answers = dict(
-            zip(
-                second, pool.map(lambda c: api.list(c[1][0], **dict(c[1][1])), second), strict=False
-            )
-        )
-    for (kind_name, _call, parent_uuid), items in answers.items():
-        kind = KINDS[kind_name]
-        _add_kind(kind, [dict(i, _parent=parent_uuid) for i in items], state, ids)
+        jobs = _per_parent_calls(state, zone_settings)  # needs the parents' ids from above
+        per_parent = list(pool.map(lambda j: api.list(j[1][0], **dict(j[1][1])), jobs))
+    for (kind_name, _call, parent_uuid), items in zip(jobs, per_parent, strict=True):
+        _add_kind(KINDS[kind_name], [dict(i, _parent=parent_uuid) for i in items], state, ids)
     return state
 
 
@@ -57,7 +52,9 @@ def _items(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> list[dic
     return answers[_call_of(kind)]
 
 
-def _per_parent_calls(state: State, zone_settings: Iterable[str] | None) -> list[Any]:
+def _per_parent_calls(
+    state: State, zone_settings: Iterable[str] | None
+) -> list[tuple[str, Call, str | None]]:
     """(kind, call, parent uuid) for kinds listed once per parent."""
     wanted = None if zone_settings is None else set(zone_settings)
     out = []

@@ -253,17 +253,29 @@ def load(paths: Iterable[str | Path]) -> tuple[State, list[Problem]]:
     return builder.state, builder.problems
 
 
+def load_text(text: str, name: str) -> tuple[State, list[Problem]]:
+    """One config document given as text; problems cite `name`."""
+    builder = _Builder()
+    _load_text(text, name, builder)
+    _derive(builder)
+    return builder.state, builder.problems
+
+
 def _load_file(file: Path, builder: _Builder) -> None:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         builder.problems.append(Problem(Origin(str(file), 1, 1), f"cannot read: {exc}"))
         return
-    located, problems = parse_yaml(text, str(file))
+    _load_text(text, str(file), builder)
+
+
+def _load_text(text: str, file: str, builder: _Builder) -> None:
+    located, problems = parse_yaml(text, file)
     builder.problems.extend(problems)
     if located is None:
         if not problems:
-            builder.problems.append(Problem(Origin(str(file), 1, 1), "file is empty", warning=True))
+            builder.problems.append(Problem(Origin(file, 1, 1), "file is empty", warning=True))
         return
     if not isinstance(located.data, dict):
         builder.problems.append(
@@ -305,7 +317,7 @@ def _walk(
                     Key(child.name, (*path, name)),
                     {only.name: value},
                     origin,
-                    {only.name: located.at((*cloc, name))},
+                    {only.name: o} if (o := located.at((*cloc, name))) else {},
                     order=i,
                 )
                 builder.add(res, f"{child.name.replace('_', ' ')} '{name}'")

@@ -169,18 +169,13 @@ class Plan:
         return out
 
     def changes(self) -> list[tuple[Action, Key]]:
-        """One (action, key) per changed resource (a resource may have several steps)."""
-        seen: dict[Key, Action] = {}
+        """One (action, key) per changed resource, whatever the number of its steps."""
+        rank = (Action.UPDATE, Action.CREATE, Action.DELETE, Action.REPLACE)
+        found: dict[Key, Action] = {}
         for step in self.steps:
-            if step.key not in seen or step.destructive:
-                seen[step.key] = (
-                    step.action
-                    if step.key not in seen
-                    or seen[step.key] is not Action.DELETE
-                    or step.action is Action.DELETE
-                    else Action.REPLACE
-                )
-        return [(a, k) for k, a in seen.items()]
+            old = found.get(step.key, Action.UPDATE)
+            found[step.key] = max(old, step.action, key=rank.index)
+        return [(action, key) for key, action in found.items()]
 
     def destructive(self) -> list[Step]:
         return [s for s in self.steps if s.destructive]
