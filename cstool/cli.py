@@ -147,7 +147,11 @@ def _api(
         elif opts.sim:
             from cstool.simulator.transport import Fault
 
-            target = sim_target(opts.sim_state, [Fault.parse(f) for f in faults or []])
+            try:
+                parsed = [Fault.parse(f) for f in faults or []]
+            except ValueError as exc:
+                raise CstoolError(str(exc)) from None
+            target = sim_target(opts.sim_state, parsed)
         else:
             target = configured_target(opts.profile)
         api = Api(target, job_timeout=job_timeout)

@@ -146,3 +146,35 @@ def test_schema_is_json_schema_for_editors() -> None:
     schema = json.loads(result.output)
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert {"settings", "zones"} <= set(schema["properties"])
+
+
+def test_bad_input_is_a_clear_error_never_an_internal_one(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{broken")
+    lab = str(CONFIGS / "lab")
+    cases = [
+        (["plan", lab, "--sim", "--sim-state", str(broken)], "cannot read the simulator state"),
+        (
+            [
+                "apply",
+                lab,
+                "--sim",
+                "--sim-state",
+                str(tmp_path / "s.json"),
+                "--yes",
+                "--fault",
+                "bogus",
+            ],
+            "bad fault 'bogus'",
+        ),
+        (["plan", str(tmp_path / "missing.yaml"), "--sim"], "no such file or directory"),
+        (["plan", lab, "--replay", str(tmp_path / "missing.yaml")], "cannot read the recording"),
+        (
+            ["apply", str(broken), "--sim", "--sim-state", str(tmp_path / "s.json"), "--yes"],
+            "not a cstool plan file",
+        ),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, args
+        assert message in result.output and "internal error" not in result.output, result.output

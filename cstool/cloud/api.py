@@ -57,7 +57,10 @@ def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1)
     """The built-in simulator, in-process, with its state in `state`."""
     from cstool.simulator.transport import IN_PROCESS_ENDPOINT, Faults, SimAdapter, Simulator
 
-    sim = Simulator.shared(state, keys={SIM_KEY: SIM_SECRET})
+    try:
+        sim = Simulator.shared(state, keys={SIM_KEY: SIM_SECRET})
+    except ValueError as exc:
+        raise CstoolError(str(exc), hint="delete the file to start from an empty cloud") from None
     session = requests.Session()
     adapter = SimAdapter(sim, Faults(faults or []), job_polls)
     session.mount(IN_PROCESS_ENDPOINT.rsplit("/client", 1)[0] + "/", adapter)

@@ -100,8 +100,11 @@ class Store:
         """The store saved at path, or a new one (seeded with CloudStack's defaults)."""
         store = cls(path, seed)
         if path is not None and path.exists() and path.stat().st_size:
-            data = json.loads(path.read_text())
-            if data.get("format") != FORMAT:
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{path}: cannot read the simulator state ({exc})") from None
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
                 raise ValueError(f"{path}: not a cstool simulator state file")
             store.seed, store.seq, store.jobs = data["seed"], data["seq"], data["jobs"]
             for table in TABLES:
