@@ -33,3 +33,22 @@ def test_only_cli_prints() -> None:
         if p.name != "cli.py" and printing.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_every_third_party_import_of_cstool_is_a_runtime_dependency() -> None:
+    import ast
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=\[ ]", d)[0].lower() for d in project["dependencies"]}
+    provided_by = {"yaml": "pyyaml", "pydantic_core": "pydantic"}
+    imported = set()
+    for path in (ROOT / "cstool").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"cstool"}
+    missing = {m for m in third_party if provided_by.get(m, m).lower() not in declared}
+    assert missing == set()
