@@ -226,6 +226,21 @@ SETTINGS: dict[str, tuple[str, str, str, tuple[str, ...], str]] = {
     "workers": ("5", "Integer", "Advanced", ("global",), "Number of worker threads."),
 }
 
+# what the virtual router offers (the VPC router has network ACLs instead of a firewall)
+ROUTER_SERVICES = (
+    "Dhcp",
+    "Dns",
+    "UserData",
+    "SourceNat",
+    "StaticNat",
+    "PortForwarding",
+    "Lb",
+    "Firewall",
+    "Vpn",
+    "Gateway",
+)
+VPC_ROUTER_SERVICES = tuple("NetworkACL" if x == "Firewall" else x for x in ROUTER_SERVICES)
+
 OFFERINGS = (
     (
         "DefaultSharedNetworkOfferingWithSGService",
@@ -238,22 +253,7 @@ OFFERINGS = (
         "Shared",
         ["Dns", "Dhcp", "UserData", "SecurityGroup", "StaticNat", "Lb"],
     ),
-    (
-        "DefaultIsolatedNetworkOfferingWithSourceNatService",
-        "Isolated",
-        [
-            "Dns",
-            "Dhcp",
-            "UserData",
-            "SourceNat",
-            "StaticNat",
-            "PortForwarding",
-            "Lb",
-            "Firewall",
-            "Vpn",
-            "Gateway",
-        ],
-    ),
+    ("DefaultIsolatedNetworkOfferingWithSourceNatService", "Isolated", list(ROUTER_SERVICES)),
 )
 
 

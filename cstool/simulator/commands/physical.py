@@ -19,6 +19,7 @@ from cstool.simulator.commands.core import (
     setting,
     state_value,
 )
+from cstool.simulator.settings import ROUTER_SERVICES, VPC_ROUTER_SERVICES
 from cstool.simulator.store import Store, public
 
 # --- physical networks, traffic types, providers ------------------------------------------
@@ -163,30 +164,8 @@ def _add_provider(store: Store, pn: dict[str, Any], name: str, state: str) -> di
 
 
 SERVICES = {
-    "VirtualRouter": [
-        "Dhcp",
-        "Dns",
-        "UserData",
-        "SourceNat",
-        "StaticNat",
-        "PortForwarding",
-        "Lb",
-        "Firewall",
-        "Vpn",
-        "Gateway",
-    ],
-    "VpcVirtualRouter": [
-        "Dhcp",
-        "Dns",
-        "UserData",
-        "SourceNat",
-        "StaticNat",
-        "PortForwarding",
-        "Lb",
-        "NetworkACL",
-        "Vpn",
-        "Gateway",
-    ],
+    "VirtualRouter": list(ROUTER_SERVICES),
+    "VpcVirtualRouter": list(VPC_ROUTER_SERVICES),
     "InternalLbVm": ["Lb"],
     "SecurityGroupProvider": ["SecurityGroup"],
     "ConfigDrive": ["UserData"],
