@@ -28,7 +28,8 @@ def _call_of(kind: Kind, parent_id: str | None = None) -> Call:
 
 
 def read_live(api: Api, zone_settings: Iterable[str] | None = None) -> State:
-    """Read the whole cloud. zone_settings: zones whose scoped settings to read (None: all)."""
+    """Read the whole cloud. zone_settings: the zones whose on-demand kinds (scoped settings)
+    to read; None reads them for every zone."""
     global_kinds = [k for k in KINDS.values() if not k.read.per_parent]
     calls = sorted({_call_of(k) for k in global_kinds if k.read.explode is None})
     state: State = State()
@@ -53,20 +54,16 @@ def _items(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> list[dic
 
 
 def _per_parent_calls(
-    state: State, zone_settings: Iterable[str] | None
+    state: State, zones: Iterable[str] | None
 ) -> list[tuple[str, Call, str | None]]:
     """(kind, call, parent uuid) for kinds listed once per parent."""
-    wanted = None if zone_settings is None else set(zone_settings)
+    wanted = None if zones is None else set(zones)
     out = []
     for kind in KINDS.values():
         if not kind.read.per_parent:
             continue
         for parent in state.of_kind(kind.parent or ""):
-            if (
-                kind.name == "zone_setting"
-                and wanted is not None
-                and parent.key.path[0] not in wanted
-            ):
+            if kind.read.on_demand and wanted is not None and parent.key.path[0] not in wanted:
                 continue
             out.append((kind.name, _call_of(kind, parent.uuid), parent.uuid))
     return out

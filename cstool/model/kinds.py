@@ -60,6 +60,7 @@ class Read:
     parent_id: str | None = None  # response field holding the parent's id
     params: Mapping[str, Any] = field(default_factory=dict)
     per_parent: str | None = None  # request parameter carrying the parent's id
+    on_demand: bool = False  # per-parent reads only for the zones asked for (scoped settings)
     accept: Callable[[Mapping[str, Any]], bool] | None = None
     explode: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None  # from parent
     key_from: Callable[[Mapping[str, Any]], str] | None = None  # identity not in a field
@@ -88,6 +89,7 @@ class Kind:
     first_created_by_parent: bool = False  # the first one comes with the parent's create
     implicit: bool = False  # not written in YAML: derived by the loader
     needs_disabled_zone: bool = False  # creating one in an enabled zone wraps it in disable
+    in_zone: bool = True  # False: cloud-wide (global settings), outside every zone
     lower_create: Callable[..., list[Any]] | None = None
     lower_update: Callable[..., list[Any]] | None = None
     lower_delete: Callable[..., list[Any]] | None = None
@@ -378,6 +380,7 @@ SETTING = Kind(
     style="map",
     phase=0,
     auto_created=True,
+    in_zone=False,
     fields=(SETTING_VALUE,),
     read=Read(
         "listConfigurations", "configuration", key_api="name", extra_fields=("defaultvalue",)
@@ -465,7 +468,9 @@ ZONE_SETTING = Kind(
     phase=20,
     auto_created=True,
     fields=(SETTING_VALUE,),
-    read=Read("listConfigurations", "configuration", key_api="name", per_parent="zoneid"),
+    read=Read(
+        "listConfigurations", "configuration", key_api="name", per_parent="zoneid", on_demand=True
+    ),
     create="updateConfiguration",
     update="updateConfiguration",
     lower_create=_setting_set,

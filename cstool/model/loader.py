@@ -338,7 +338,7 @@ def _walk_entry(
 ) -> None:
     ident = entry[kind.key]
     values = {f.name: entry[f.name] for f in kind.fields if entry.get(f.name) is not None}
-    zone_values = values if kind.name == "zone" else zone
+    zone_values = values if kind.parent is None else zone  # defaults may depend on the zone
     for f in kind.fields:
         if f.name not in values and f.default is not NO_DEFAULT:
             values[f.name] = default_of(f, values, zone_values)

@@ -322,7 +322,7 @@ def _create(
     if kind.first_created_by_parent and res.key.parent() in creating and _is_first(res, b):
         return []  # its parent's create call carries it (createPod startip/endip)
     if kind.lower_create is not None:
-        first = _first_child(res, b) if kind.name == "pod" else None
+        first = _first_child(res, b)
         calls = kind.lower_create(b, res, first)
         if not calls:
             return []  # CloudStack made it already, as wanted
@@ -355,9 +355,13 @@ def _create(
     return steps
 
 
-def _first_child(pod: Resource, b: Builder) -> Resource | None:
-    ranges = b.desired.children(pod.key, "management_range")
-    return min(ranges, key=lambda r: r.order) if ranges else None
+def _first_child(parent: Resource, b: Builder) -> Resource | None:
+    """The child its parent's create call carries (a pod's first management range)."""
+    for kind in KINDS.values():
+        if kind.parent == parent.key.kind and kind.first_created_by_parent:
+            items = b.desired.children(parent.key, kind.name)
+            return min(items, key=lambda r: r.order) if items else None
+    return None
 
 
 def _is_first(res: Resource, b: Builder) -> bool:

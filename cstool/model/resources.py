@@ -25,7 +25,9 @@ class Key:
     @property
     def zone(self) -> str | None:
         """The zone this resource belongs to (None for global settings)."""
-        return None if self.kind == "setting" else self.path[0]
+        from cstool.model.kinds import KINDS
+
+        return self.path[0] if KINDS[self.kind].in_zone else None
 
     def parent(self) -> Key:
         """The key of the parent resource (the kinds table says which kind it is)."""
