@@ -136,10 +136,8 @@ def _api(
     opts: TargetOptions, job_timeout: float = 600.0, faults: list[str] | None = None
 ) -> Iterator[Any]:
     """The composition root: pick the target (never silently the simulator), record, replay."""
-    import requests
-
     from cstool.cloud.api import Api, configured_target, replay_target, sim_target
-    from cstool.cloud.record import Recording, Replay, cloudstack_version, start_recording
+    from cstool.cloud.record import Recording, Replay, note_cloudstack_version, start_recording
 
     with ExitStack() as stack:
         if opts.replay is not None:
@@ -157,22 +155,8 @@ def _api(
             target = configured_target(opts.profile)
         api = Api(target, job_timeout=job_timeout)
         if opts.record is not None:
-            if target.session is None:
-                target.session = requests.Session()
-                api = Api(target, job_timeout=job_timeout)
-            recording = start_recording(
-                target.session,
-                target.endpoint,
-                (target.key or "", target.secret or ""),
-                opts.record_endpoint,
-            )
-            try:
-                api.call("listCapabilities")
-            except CstoolError:
-                pass
-            version = cloudstack_version(recording)
-            if version:
-                recording.header["cloudstack_version"] = version
+            recording = start_recording(api, opts.record_endpoint)
+            note_cloudstack_version(api, recording)
             stack.callback(_save_recording, recording, opts.record)
         yield api
 

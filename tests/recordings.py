@@ -10,8 +10,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
-
 from cstool import ops
 from cstool.cloud.api import Api, sim_target
 from cstool.cloud.record import Recording, start_recording
@@ -76,19 +74,13 @@ SCENARIOS: dict[str, Callable[[Api], Callable[[Api], object]]] = {
 def record(name: str, directory: Path) -> tuple[Recording, Path]:
     """Set up the scenario on a fresh simulator, then record its action."""
     state = directory / f"{name}.json"
+    action = SCENARIOS[name](Api(sim_target(state)))  # the set-up is not recorded
     api = Api(sim_target(state))
-    action = SCENARIOS[name](api)
-    target = sim_target(state)
-    recording = start_recording(
-        target.session or requests.Session(),
-        target.endpoint,
-        (target.key or "", target.secret or ""),
-        keep_endpoint=False,
-    )
+    recording = start_recording(api)
     recording.header.pop("date")  # stable files: the scenario, not the day, is what matters
     recording.header["scenario"] = name
     try:
-        action(Api(target))
+        action(api)
     except Exception as exc:  # a refused call is part of some scenarios
         recording.header["outcome"] = type(exc).__name__
     return recording, state

@@ -147,8 +147,8 @@ def _recorded_with_real_looking_credentials(tmp_path: Path) -> Path:
     session = requests.Session()
     session.mount("http://simulator.cstool.invalid/", SimAdapter(sim))
     target = Target("test", IN_PROCESS_ENDPOINT, KEY, SECRET, session, poll_interval=0)
-    recording = start_recording(session, target.endpoint, (KEY, SECRET), keep_endpoint=True)
     api = Api(target)
+    recording = start_recording(api, keep_endpoint=True)
     api.call(
         "createZone", name="z", networktype="Advanced", dns1="8.8.8.8", internaldns1="10.0.0.1"
     )

@@ -31,12 +31,11 @@ class Target:
     endpoint: str
     key: str | None
     secret: str | None = field(repr=False)
-    session: requests.Session | None = None
+    session: requests.Session = field(default_factory=requests.Session)
     verify: bool | str = True
     timeout: int = 30
     poll_interval: float = 1.0
     simulator: Any = None  # the in-process Simulator, when --sim
-    faults: Any = None  # this client's injected faults (simulator only)
 
 
 def replay_target(path: Path) -> Target:
@@ -72,7 +71,6 @@ def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1)
         session,
         poll_interval=0.0,
         simulator=sim,
-        faults=adapter.faults,
     )
 
 
@@ -140,15 +138,14 @@ class Api:
         self.calls: Counter[str] = Counter()
         self.jobs_waiting: set[str] = set()  # async jobs polled and still pending
         self._lock = threading.Lock()
-        session = target.session or requests.Session()
-        session.hooks["response"].append(self._watch_jobs)
+        target.session.hooks["response"].append(self._watch_jobs)
         self._client = CloudStack(
             target.endpoint,
             target.key,
             target.secret,
             timeout=target.timeout,
             verify=target.verify,
-            session=session,
+            session=target.session,
             poll_interval=target.poll_interval,
             job_timeout=int(job_timeout) if job_timeout else None,
             retry=0,

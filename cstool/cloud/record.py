@@ -20,9 +20,10 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import responses
 import yaml
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import BaseAdapter
 
 from cstool import __version__
+from cstool.cloud.api import Api
 from cstool.errors import CstoolError
 
 VOLATILE = {"apikey", "signature", "signatureversion", "expires", "response", "sessionkey"}
@@ -123,29 +124,31 @@ class RecordingAdapter(BaseAdapter):
         self.inner.close()
 
 
-def start_recording(
-    session: requests.Session, endpoint: str, secrets: tuple[str, ...], keep_endpoint: bool
-) -> Recording:
-    """Record every exchange of `session` with `endpoint` from now on."""
-    prefix = endpoint.split("/client/", 1)[0] + "/"
-    inner = session.get_adapter(endpoint) if session.adapters else HTTPAdapter()
+def start_recording(api: Api, keep_endpoint: bool = False) -> Recording:
+    """Record every exchange of `api` with its endpoint from now on."""
+    target = api.target
+    prefix = target.endpoint.split("/client/", 1)[0] + "/"
+    secrets = tuple(s for s in (target.key, target.secret) if s)
     recording = Recording(
         header={
             "recorded_by": f"cstool {__version__}",
             "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "endpoint": urlsplit(endpoint).netloc if keep_endpoint else "(not recorded)",
+            "endpoint": urlsplit(target.endpoint).netloc if keep_endpoint else "(not recorded)",
         }
     )
-    session.mount(prefix, RecordingAdapter(inner, recording, secrets))
+    inner = target.session.get_adapter(target.endpoint)
+    target.session.mount(prefix, RecordingAdapter(inner, recording, secrets))
     return recording
 
 
-def cloudstack_version(recording: Recording) -> str | None:
-    for ex in recording.exchanges:
-        if ex["command"] == "listCapabilities" and ex["status"] == 200:
-            body = ex["body"].get("listcapabilitiesresponse", {})
-            return body.get("capability", {}).get("cloudstackversion")
-    return None
+def note_cloudstack_version(api: Api, recording: Recording) -> None:
+    """Put the cloud's version (listCapabilities, itself recorded) in the header, if known."""
+    try:
+        version = api.call("listCapabilities").get("capability", {}).get("cloudstackversion")
+    except CstoolError:
+        return  # an old or restricted cloud: the recording simply says nothing of it
+    if version:
+        recording.header["cloudstack_version"] = version
 
 
 def request_params(request: requests.PreparedRequest) -> dict[str, str]:
@@ -197,6 +200,3 @@ class Replay:
     def __exit__(self, *exc: Any) -> None:
         self.mock.stop()
         self.mock.reset()
-
-    def unused(self) -> int:
-        return sum(1 for r in self.mock.registered() if r.call_count == 0)

@@ -311,8 +311,9 @@ def _guest_range_create(plan: Any, res: Any, _first: Any) -> list[Any]:
 
 def _setting_set(plan: Any, res: Any, *_: Any) -> list[Any]:
     params: Params = {"name": res.key.path[-1], "value": res.values["value"]}
-    if res.key.kind == "zone_setting":
-        params["zoneid"] = plan.ref(res.key.parent())
+    scope = KINDS[res.key.kind].parent_param  # zoneid for zone-scoped settings
+    if scope:
+        params[scope] = plan.ref(res.key.parent())
     return [plan.call("updateConfiguration", params)]
 
 
@@ -473,6 +474,7 @@ ZONE_SETTING = Kind(
     ),
     create="updateConfiguration",
     update="updateConfiguration",
+    parent_param="zoneid",
     lower_create=_setting_set,
     lower_update=_setting_set,
     export_when=lambda res, live: _differs_from_global(res, live),

@@ -286,6 +286,7 @@ def _step(
     calls: list[Call],
     phase: int,
     fields: Mapping[str, tuple[Any, Any]] | None = None,
+    origin: Origin | None = None,
 ) -> Step:
     stage = 0 if res.key.zone is None else 1 if title == "delete" else 2  # replace: both
     return Step(
@@ -296,9 +297,17 @@ def _step(
         phase,
         stage,
         res.order,
-        res.origin,
+        origin or res.origin,
         dict(fields or {}),
     )
+
+
+def _title(kind: Kind, res: Resource, plain: str) -> str:
+    """What a create or update step says it does: the kind's own word, `set` for kinds
+    whose create and update are one command (settings), else `plain`."""
+    if kind.title_of is not None:
+        return kind.title_of(res)
+    return "set" if kind.create == kind.update else plain
 
 
 def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
@@ -310,7 +319,7 @@ def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
         assert change.desired is not None and change.live is not None
         deleted = _delete(change.live, b, Action.REPLACE, change.desired.origin, change.fields)
         created = _create(change.desired, b, creating, Action.REPLACE)
-        return deleted + [_with_fields(s, change.fields) for s in created]
+        return deleted + [replace(s, fields=dict(change.fields)) for s in created]
     assert change.desired is not None and change.live is not None
     return _update(kind, change, b)
 
@@ -330,9 +339,7 @@ def _create(
         calls = [b.call(kind.create or "", b.generic_params(res), creates=res.key)]
     deferred_names = {f.name for f in kind.fields if f.deferred}
     fields = {k: (None, v) for k, v in res.values.items() if k not in deferred_names}
-    title = (
-        kind.title_of(res) if kind.title_of else "set" if kind.create == kind.update else "create"
-    )
+    title = _title(kind, res, "create")
     if kind.auto_created and action is Action.CREATE:
         action = Action.UPDATE  # CloudStack made it (a provider, a setting): we only set it
     steps = [_step(action, res, title, calls, kind.phase, fields)]
@@ -373,13 +380,7 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
     res = change.desired
     if kind.lower_update is not None:
         calls = kind.lower_update(b, res, change.live, change.fields)
-        title = (
-            kind.title_of(res)
-            if kind.title_of
-            else "set"
-            if kind.create == kind.update
-            else "update"
-        )
+        title = _title(kind, res, "update")
         return [_step(Action.UPDATE, res, title, calls, kind.phase, change.fields)]
     deferred = {f.name for f in kind.fields if f.deferred}
     steps = []
@@ -398,10 +399,6 @@ def _update(kind: Kind, change: Change, b: Builder) -> list[Step]:
     return steps
 
 
-def _with_fields(step: Step, fields: Mapping[str, tuple[Any, Any]]) -> Step:
-    return replace(step, fields=dict(fields))
-
-
 def _delete(
     res: Resource,
     b: Builder,
@@ -417,10 +414,7 @@ def _delete(
     else:
         calls = [b.call(kind.delete, {"id": Ref(res.key)})]
     gone = {k: (v, None) for k, v in res.values.items() if v is not None}
-    step = _step(action, res, "delete", calls, kind.phase, fields or gone)
-    if origin is not None:
-        step = replace(step, origin=origin)
-    return [step]
+    return [_step(action, res, "delete", calls, kind.phase, fields or gone, origin)]
 
 
 def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
