@@ -164,6 +164,7 @@ class Applier:
             param = read.per_parent or read.parent_id
             if param:
                 params[param] = self.resolve(key.parent())
+        siblings = {}  # one listing answers for every sibling, not only the one asked for
         for item in self.api.list(read.command, **params):
             if read.accept is not None and not read.accept(item):
                 continue
@@ -171,11 +172,14 @@ class Applier:
                 ident = kind.key_parse(read.key_from(item) if read.key_from else item[read.key_api])
             except (KeyError, ValueError):
                 continue
-            if str(ident) == key.path[-1] and item.get("id"):
-                with self._lock:
-                    self.uuids[key] = str(item["id"])
-                return str(item["id"])
-        raise Unresolved(f"{key} does not exist in the cloud (needed by this step)")
+            if item.get("id"):
+                siblings[Key(key.kind, (*key.path[:-1], str(ident)))] = str(item["id"])
+        with self._lock:
+            for sibling, uuid in siblings.items():
+                self.uuids.setdefault(sibling, uuid)
+        if key not in siblings:
+            raise Unresolved(f"{key} does not exist in the cloud (needed by this step)")
+        return siblings[key]
 
 
 def _show(params: Mapping[str, Any]) -> str:
