@@ -47,6 +47,25 @@ Sim = Annotated[
 SimState = Annotated[
     Path, typer.Option("--sim-state", help="the simulator's state file", rich_help_panel=TARGET)
 ]
+
+
+def _check_version(value: str | None) -> str | None:
+    from cstool.cloud.versions import parse
+
+    if value is not None and parse(value) is None:
+        raise typer.BadParameter(f"{value!r} is not a CloudStack version, e.g. 4.20.1.0")
+    return value
+
+
+SimVersion = Annotated[
+    str | None,
+    typer.Option(
+        "--sim-version",
+        help="the CloudStack version the simulator pretends to be (default 4.22.0.0)",
+        callback=_check_version,
+        rich_help_panel=TARGET,
+    ),
+]
 Profile = Annotated[
     str | None,
     typer.Option(
@@ -150,7 +169,7 @@ def _api(
                 parsed = [Fault.parse(f) for f in faults or []]
             except ValueError as exc:
                 raise CstoolError(str(exc)) from None
-            target = sim_target(opts.sim_state, parsed)
+            target = sim_target(opts.sim_state, parsed, version=opts.sim_version)
         else:
             target = configured_target(opts.profile)
         api = Api(target, job_timeout=job_timeout)
@@ -174,6 +193,7 @@ class TargetOptions:
     record: Path | None = None
     record_endpoint: bool = False
     replay: Path | None = None
+    sim_version: str | None = None  # None: the simulator's default
 
 
 def _color() -> bool:
@@ -228,6 +248,7 @@ def plan(
     ] = False,
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
+    sim_version: SimVersion = None,
     profile: Profile = None,
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
@@ -242,7 +263,8 @@ def plan(
 
     def action() -> ExitCode:
         desired = ops.desired_state(configs)
-        with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
+        opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+        with _api(opts) as api:
             result, _live = ops.plan(api, desired.state, prune)
         typer.echo(
             render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"), nl=False
@@ -262,6 +284,7 @@ def drift(
     fmt: Format = "text",
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
+    sim_version: SimVersion = None,
     profile: Profile = None,
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
@@ -276,7 +299,8 @@ def drift(
 
     def action() -> ExitCode:
         desired = ops.desired_state(configs)
-        with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
+        opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+        with _api(opts) as api:
             found = ops.drift(api, desired.state)
         typer.echo(
             render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"), nl=False
@@ -303,6 +327,7 @@ def apply(
     job_timeout: Annotated[float, typer.Option(help="seconds to wait for each async job")] = 600,
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
+    sim_version: SimVersion = None,
     profile: Profile = None,
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
@@ -314,7 +339,7 @@ def apply(
     debug: Debug = False,
 ) -> None:
     """Carry out the plan: confirm, then run it in dependency order. Exit 0 done, 1 error."""
-    opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)
+    opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
 
     def action() -> ExitCode:
         with _api(opts, job_timeout, fault) as api:
@@ -475,6 +500,15 @@ def sim_serve(
         ),
     ] = None,
     job_polls: Annotated[int, typer.Option(help="times queryAsyncJobResult says 'pending'")] = 1,
+    cloudstack_version: Annotated[
+        str,
+        typer.Option(
+            "--cloudstack-version",
+            help="the version to pretend to be: listCapabilities reports it, newer commands "
+            "are unknown (401) and newer parameters ignored",
+            callback=_check_version,
+        ),
+    ] = "4.22.0.0",
 ) -> None:
     """Serve the simulator over HTTP at /client/api for any CloudStack client."""
     from cstool.simulator.transport import Fault, Simulator, make_server
@@ -485,7 +519,9 @@ def sim_serve(
         faults = [Fault.parse(f) for f in fault or []]
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--fault") from None
-    sim = Simulator(state, keys={key: secret}, faults=faults, job_polls=job_polls)
+    sim = Simulator(
+        state, keys={key: secret}, faults=faults, job_polls=job_polls, version=cloudstack_version
+    )
     server = make_server(sim, host, port)
     endpoint = f"http://{host}:{server.server_address[1]}/client/api"
     typer.echo(f"CloudStack simulator listening on {endpoint} (state: {state})")
@@ -512,6 +548,7 @@ def export(
     ] = None,
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
+    sim_version: SimVersion = None,
     profile: Profile = None,
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
@@ -524,7 +561,8 @@ def export(
     from cstool.model.export import split as split_config
 
     def action() -> ExitCode:
-        with _api(TargetOptions(sim, sim_state, profile, record, record_endpoint, replay)) as api:
+        opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+        with _api(opts) as api:
             config = ops.export(api, zone or [])
             header = f"Exported from {api.target.name} by cstool {__version__}."
         if split is None:

@@ -80,7 +80,8 @@ def plan(api: Api, desired: State, prune: bool = False) -> tuple[Plan, State]:
 def drift(api: Api, desired: State) -> Drift:
     live = read_for(api, desired)
     found = diff(desired, live)
-    changed = tuple(c for c in found.changes if c.action is not Action.CREATE)
+    # deletes are only ever the children a replace takes with it: part of that change
+    changed = tuple(c for c in found.changes if c.action in (Action.UPDATE, Action.REPLACE))
     missing = tuple(
         c.desired for c in found.changes if c.action is Action.CREATE and c.desired is not None
     )

@@ -13,11 +13,9 @@ EXAMPLES = sorted(p for p in CONFIGS.iterdir() if p.is_dir())
 
 
 def realdata() -> Path:
-    """shared/realdata beside the checkout (read only; never edited)."""
-    for base in (ROOT.parent / "shared", ROOT.parent.parent / "shared"):
-        if (base / "realdata").is_dir():
-            return base / "realdata"
-    pytest.skip("shared/realdata is not beside this checkout")
+    """The vendored real CloudStack data (tests/data/real; byte copies, never edited), so the
+    suite runs the same on a bare clone; PROVENANCE.md there says where each file came from."""
+    return DATA / "real"
 
 
 @pytest.fixture
@@ -63,5 +61,21 @@ def recordings_hold_no_credentials(monkeypatch: pytest.MonkeyPatch):  # type: ig
         text = path.read_text()
         for needle in (SIM_KEY, SIM_SECRET, *FORBIDDEN_IN_RECORDINGS):
             assert needle.lower() not in text.lower(), f"{path} holds {needle!r}"
+        from tests.test_spec import recording_problems, unexpected
+
+        problems = unexpected(recording_problems(self.exchanges))
+        assert not problems, f"{path}: requests the real API spec refuses: {problems}"
 
     monkeypatch.setattr(record.Recording, "save", checked_save)
+
+
+@pytest.fixture(autouse=True)
+def traffic_matches_the_api_spec(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Every simulator answer and every request cstool's Api sends, in every test, is checked
+    against the real API spec (cstool/apispec.py); the test that caused a problem fails."""
+    from tests.test_spec import unexpected, watch
+
+    traffic = watch(monkeypatch)
+    yield traffic
+    problems = unexpected(traffic.problems)
+    assert not problems, "differs from the real CloudStack API spec:\n" + "\n".join(problems)

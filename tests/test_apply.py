@@ -80,7 +80,7 @@ def lab_objects(tmp_path_factory: pytest.TempPathFactory) -> Counter[str]:
     return _objects(api)
 
 
-LAB_STEPS = 22
+LAB_STEPS = 23
 
 
 @pytest.mark.parametrize("action", ["error=530", "job", "drop", "lose"])
@@ -193,7 +193,7 @@ def test_deletes_need_permission_and_many_need_force(tmp_path: Path) -> None:
     with pytest.raises(UnsafePlan, match="deletes or replaces 2 resource") as info:
         check_safety(replace, allow_delete=False, force=False)
     assert "--allow-delete" in (info.value.hint or "")
-    check_safety(replace, allow_delete=True, force=False)  # 2 of 22: under the threshold
+    check_safety(replace, allow_delete=True, force=False)  # 2 of 23: under the threshold
     assert ops.apply(
         api, replace, ops.read_for(api, replace and ops.desired_state([edited]).state), 4
     ).ok

@@ -1,4 +1,4 @@
-"""Contract: for every command with a real response in shared/realdata, the simulator's
+"""Contract: for every command with a real response in tests/data/real, the simulator's
 answer has the same envelope, object keys and value types."""
 
 from __future__ import annotations

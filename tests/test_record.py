@@ -174,7 +174,7 @@ def test_no_recording_holds_a_key_a_secret_or_a_signature(tmp_path: Path) -> Non
     assert "listZones" in written.read_text()
 
 
-# --- real responses from shared/realdata, converted to exchanges at test time --------------
+# --- real responses from tests/data/real, converted to exchanges at test time --------------
 
 
 def _real(path: str) -> dict[str, Any]:
@@ -268,8 +268,6 @@ def test_reader_accepts_a_4x_vlan_range_capture() -> None:
     ],
 )
 def test_real_error_responses_become_api_errors(path: str, command: str, code: int) -> None:
-    if not (realdata() / "responses" / path).exists():
-        pytest.skip(f"{path} is not in realdata")
     body = _real(path)
     replay, api = _replay([_ex(command, body, status=code)])
     with replay, pytest.raises(ApiError) as info:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -15,12 +16,20 @@ from typing import Any
 
 import requests
 from cs import CloudStack, CloudStackApiException, CloudStackException, read_config
+from requests.adapters import BaseAdapter
 
+from cstool.cloud import versions
+from cstool.cloud.wire import REPLAY_ENDPOINT, is_query, request_params
 from cstool.errors import ApiError, CstoolError, JobTimeout, NoTarget, ReplayMiss, Unreachable
 
 SIM_KEY = "cstool-simulator-key"
 SIM_SECRET = "cstool-simulator-secret"  # the in-process simulator's own; not a credential
 READ_RETRIES = 3
+METHODS = ("get", "post")
+PAGE_SIZE = 500  # what the cs client asks for (cs.client.PAGE_SIZE) until a server says less
+Items = list[dict[str, Any]]
+# BaseListCmd.getPageSize: pagesize above default.page.size (read once, at the server's start)
+PAGE_SIZE_REFUSED = re.compile(r"Page size can't exceed max allowed page size value: (-?\d+)")
 
 
 @dataclass
@@ -36,28 +45,33 @@ class Target:
     timeout: int = 30
     poll_interval: float = 1.0
     simulator: Any = None  # the in-process Simulator, when --sim
+    method: str = "get"  # how reads are sent (cs's `method`); writes always go by POST
 
 
 def replay_target(path: Path) -> Target:
-    """Answers from a recording (no cloud, no credentials)."""
-    from cstool.cloud.record import REPLAY_ENDPOINT
-
+    """Answers from a recording (no cloud, no credentials: requests go unsigned)."""
     return Target(
         f"replay of {path}",
         REPLAY_ENDPOINT,
-        "replay",
-        "replay",
+        None,
+        None,
         requests.Session(),
         poll_interval=0.0,
     )
 
 
-def sim_target(state: Path, faults: list[Any] | None = None, job_polls: int = 1) -> Target:
-    """The built-in simulator, in-process, with its state in `state`."""
+def sim_target(
+    state: Path,
+    faults: list[Any] | None = None,
+    job_polls: int = 1,
+    version: str | None = None,
+) -> Target:
+    """The built-in simulator, in-process, with its state in `state`; `version` is the
+    CloudStack version it pretends to be (its default when None)."""
     from cstool.simulator.transport import IN_PROCESS_ENDPOINT, Faults, SimAdapter, Simulator
 
     try:
-        sim = Simulator.shared(state, keys={SIM_KEY: SIM_SECRET})
+        sim = Simulator.shared(state, keys={SIM_KEY: SIM_SECRET}, version=version)
     except ValueError as exc:
         raise CstoolError(str(exc), hint="delete the file to start from an empty cloud") from None
     session = requests.Session()
@@ -117,6 +131,7 @@ def configured_target(profile: str | None) -> Target:
             conf.get("secret"),
             verify=verify,
             timeout=int(conf.get("timeout") or 30),
+            method=_method(conf.get("method"), f"profile {profile}"),
         )
     endpoint = os.environ.get("CLOUDSTACK_ENDPOINT")
     if endpoint:
@@ -125,29 +140,53 @@ def configured_target(profile: str | None) -> Target:
             raise NoTarget(
                 "CLOUDSTACK_ENDPOINT is set but CLOUDSTACK_KEY or CLOUDSTACK_SECRET is not"
             )
-        return Target(endpoint, endpoint, key, secret)
+        method = _method(os.environ.get("CLOUDSTACK_METHOD"), "CLOUDSTACK_METHOD")
+        return Target(endpoint, endpoint, key, secret, method=method)
     raise NoTarget("no CloudStack target is configured")
 
 
+def _method(value: Any, where: str) -> str:
+    """cs's `method` option (get or post; cs's own default is get)."""
+    method = str(value or "get").strip().lower()
+    if method not in METHODS:
+        raise CstoolError(f"{where}: method {value!r} is neither get nor post")
+    return method
+
+
 class Api:
-    """Typed calls to CloudStack. Thread-safe; counts the calls it makes."""
+    """Typed calls to CloudStack. Thread-safe; counts the calls it makes.
+
+    Reads go by the target's method (GET unless cs's `method` says post); every other command
+    goes by POST, which every version accepts and which a server with
+    enforce.post.requests.and.timestamps=true requires (ApiServlet.isStateChangingCommandUsingPOST).
+    """
 
     def __init__(self, target: Target, job_timeout: float = 600.0) -> None:
         self.target = target
         self.job_timeout = job_timeout
         self.calls: Counter[str] = Counter()
         self.jobs_waiting: set[str] = set()  # async jobs polled and still pending
+        self.page_size: int | None = None  # set when the server refused cs's page size
+        self._version: str | None = None  # the server's, read once per run when first needed
         self._lock = threading.Lock()
+        self._version_lock = threading.Lock()
         target.session.hooks["response"].append(self._watch_jobs)
-        self._client = CloudStack(
+        _run_session_hooks(target.session, target.endpoint)
+        self._reader = self._client(target.method)
+        self._writer = self._client("post")
+
+    def _client(self, method: str) -> CloudStack:
+        target = self.target
+        return CloudStack(
             target.endpoint,
             target.key,
             target.secret,
             timeout=target.timeout,
+            method=method,
             verify=target.verify,
             session=target.session,
             poll_interval=target.poll_interval,
-            job_timeout=int(job_timeout) if job_timeout else None,
+            job_timeout=int(self.job_timeout) if self.job_timeout else None,
             retry=0,
         )
 
@@ -158,7 +197,9 @@ class Api:
     def _watch_jobs(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Keep track of the async jobs cs is polling (for the progress display)."""
         request = response.request
-        text = f"{request.url} {request.body or ''}" if request is not None else ""
+        body = request.body if request is not None else None
+        body = body.decode(errors="replace") if isinstance(body, bytes) else body
+        text = f"{request.url} {body or ''}" if request is not None else ""
         if "queryAsyncJobResult" not in text:
             return
         try:
@@ -169,13 +210,39 @@ class Api:
         with self._lock:
             (self.jobs_waiting.add if pending else self.jobs_waiting.discard)(jobid)
 
-    def list(self, command: str, **params: Any) -> list[dict[str, Any]]:
+    def server_version(self) -> str:
+        """The server's cloudstackversion (listCapabilities), asked once per Api."""
+        with self._version_lock:
+            if self._version is None:
+                reply = self.call("listCapabilities")
+                self._version = str(reply.get("capability", {}).get("cloudstackversion") or "")
+            return self._version
+
+    def _check_version(self, command: str, params: dict[str, Any]) -> None:
+        """Refuse a command or parameter newer than the server. The version is asked only
+        when something newer than the oldest supported version is about to be sent (or it
+        is known already), so the usual run makes no extra call."""
+        needs = versions.requirements(command, params)
+        if self._version is None:
+            needs = versions.beyond_oldest(needs)
+        if not needs:
+            return
+        try:
+            version = self.server_version()
+        except CstoolError as exc:
+            what, since = needs[0]
+            raise versions.ServerTooOld(
+                f"{what} needs CloudStack {versions.show(since)} or newer, and the server's "
+                f"version could not be read: {exc}"
+            ) from None
+        versions.check(needs, version)
+
+    def list(self, command: str, **params: Any) -> Items:
         """Every item of a list command (all pages); retried on connection errors and 5xx."""
+        self._check_version(command, params)
         for attempt in range(READ_RETRIES + 1):
             try:
-                self._count(command, params)
-                result = self._send(command, fetch_list=True, **params)
-                return list(result or [])
+                return self._list_pages(command, params)
             except (Unreachable, ApiError) as exc:
                 retriable = (
                     isinstance(exc, Unreachable)
@@ -187,19 +254,37 @@ class Api:
                 time.sleep(min(0.2 * 2**attempt, 2.0))
         raise AssertionError("unreachable")
 
+    def _list_pages(self, command: str, params: dict[str, Any]) -> Items:
+        """All pages, at cs's page size until the server refuses it (a default.page.size
+        below 500); then at the size the server names, which is kept for the whole run."""
+        while True:
+            size = self.page_size
+            sent = params if size is None or "pagesize" in params else {**params, "pagesize": size}
+            self._count(command, params)
+            try:
+                return list(self._send(self._reader, command, fetch_list=True, **sent) or [])
+            except ApiError as exc:
+                smaller = _allowed_page_size(exc, size or PAGE_SIZE)
+                if smaller is None or "pagesize" in params:
+                    raise
+                with self._lock:
+                    self.page_size = smaller
+
     def call(self, command: str, **params: Any) -> dict[str, Any]:
         """Run a command; async jobs are waited for and their result returned."""
+        self._check_version(command, params)
         self._count(command, params)
+        client = self._reader if is_query(command) else self._writer
         started = time.monotonic()
         try:
-            result = self._send(command, fetch_result=True, **params)
+            result = self._send(client, command, fetch_result=True, **params)
         except _JobTimeout as exc:
             raise JobTimeout(command, exc.jobid, time.monotonic() - started) from None
         return dict(result or {})
 
-    def _send(self, command: str, **params: Any) -> Any:  # the only untyped spot
+    def _send(self, client: CloudStack, command: str, **params: Any) -> Any:  # untyped: cs
         try:
-            return getattr(self._client, command)(**params)
+            return getattr(client, command)(**params)
         except CloudStackApiException as exc:
             error = exc.error if isinstance(exc.error, dict) else {}
             jobid = None
@@ -213,10 +298,11 @@ class Api:
                 raise _JobTimeout(str(exc.args[1])) from None
             raise Unreachable(self.target.name, str(exc.args[0] if exc.args else exc)) from None
         except requests.RequestException as exc:
-            if "Connection refused by Responses" in str(exc) and exc.request is not None:
-                from cstool.cloud.record import request_params
-
-                sent = request_params(exc.request)
+            request = exc.request
+            if "Connection refused by Responses" in str(exc) and isinstance(
+                request, requests.PreparedRequest
+            ):
+                sent = request_params(request)
                 shown = " ".join(f"{k}={v}" for k, v in sent.items() if k != "command")
                 raise ReplayMiss(
                     f"the recording has no answer for {command} {shown}".rstrip(),
@@ -225,6 +311,53 @@ class Api:
             raise Unreachable(self.target.name, type(exc).__name__ + ": " + str(exc)) from None
         except SystemExit as exc:  # cs exits on missing config; never let it leak
             raise CstoolError(f"the cs client stopped: {exc}") from None
+
+
+class _SessionHooks(BaseAdapter):
+    """Runs the session's response hooks. The cs client prepares its requests itself
+    (requests.Request.prepare, not Session.prepare_request), so Session.send dispatches only
+    the request's own hooks and never the session's: this adapter, mounted on the endpoint,
+    dispatches them."""
+
+    def __init__(self, inner: BaseAdapter, session: requests.Session) -> None:
+        super().__init__()
+        self.inner = inner
+        self.session = session
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = self.inner.send(request, **kwargs)
+        own = request.hooks.get("response", [])
+        for hook in list(self.session.hooks.get("response", [])):
+            if hook not in own:
+                hook(response, **kwargs)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _run_session_hooks(session: requests.Session, endpoint: str) -> None:
+    """Mount _SessionHooks on the endpoint once per session."""
+    adapter: Any = session.get_adapter(endpoint)
+    while adapter is not None:
+        if isinstance(adapter, _SessionHooks):
+            return
+        adapter = getattr(adapter, "inner", None)
+    prefix = endpoint.split("/client/", 1)[0] + "/"
+    session.mount(prefix, _SessionHooks(session.get_adapter(endpoint), session))
+
+
+def _allowed_page_size(error: ApiError, current: int) -> int | None:
+    """The page size to try after `error`, or None when it is not a page-size refusal.
+
+    The server's text names its limit (BaseListCmd.getPageSize); should a server word it
+    otherwise, halving still converges.
+    """
+    if error.code != 431 or "Page size can't exceed" not in error.text:
+        return None
+    named = PAGE_SIZE_REFUSED.search(error.text)
+    allowed = int(named.group(1)) if named else current // 2
+    return allowed if 0 < allowed < current else None
 
 
 def _jobid(response: Any) -> str | None:

@@ -144,6 +144,9 @@ class Applier:
             if created is not None:
                 with self._lock:
                     self.uuids[call.creates] = str(created)
+                    # a replaced resource's children were read under its old id: forget them
+                    for stale in [k for k in self.uuids if _descends(k, call.creates)]:
+                        del self.uuids[stale]
 
     def _value(self, value: Any, variables: Mapping[str, str]) -> Any:
         if isinstance(value, Ref):
@@ -180,6 +183,14 @@ class Applier:
         if key not in siblings:
             raise Unresolved(f"{key} does not exist in the cloud (needed by this step)")
         return siblings[key]
+
+
+def _descends(key: Key, top: Key) -> bool:
+    while KINDS[key.kind].parent is not None:
+        key = key.parent()
+        if key == top:
+            return True
+    return False
 
 
 def _show(params: Mapping[str, Any]) -> str:

@@ -1,21 +1,23 @@
 """Record API exchanges to a readable YAML file and replay them with `responses`.
 
-Never stored: apiKey, signature, signatureVersion, expires, the secret, session cookies, and
-any parameter or header whose name or value looks like a credential. The endpoint host is
-kept only when asked.
+Never stored: apiKey, signature, signatureVersion, expires and the session key (dropped), the
+values of parameters and response fields named like credentials (password, secretkey, token,
+...: see wire.py), the target's own key and secret wherever they appear, and the password
+of any scheme://user:password@ URL. Everything else is kept exactly as sent and answered:
+redaction goes by name and by known value, never by a value's shape. The endpoint host is
+kept only when asked (and never its password).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import responses
@@ -24,40 +26,52 @@ from requests.adapters import BaseAdapter
 
 from cstool import __version__
 from cstool.cloud.api import Api
+from cstool.cloud.wire import (
+    REDACTED,
+    REPLAY_ENDPOINT,
+    is_credential_name,
+    request_params,
+    without_url_passwords,
+)
 from cstool.errors import CstoolError
 
-VOLATILE = {"apikey", "signature", "signatureversion", "expires", "response", "sessionkey"}
-CREDENTIAL_NAME = re.compile(r"pass(word)?|secret|token|(^|_)key$|apikey|credential|private", re.I)
-CREDENTIAL_VALUE = re.compile(r"^[A-Za-z0-9_\-]{40,}={0,2}$")  # long base64-like strings
-REDACTED = "<redacted>"
-REPLAY_ENDPOINT = "http://replay.cstool.invalid/client/api"
+__all__ = [
+    "REDACTED",
+    "REPLAY_ENDPOINT",
+    "Recording",
+    "Replay",
+    "note_cloudstack_version",
+    "request_params",
+    "start_recording",
+]
+
+# A known secret shorter than this is redacted only where it is a whole value: a substring
+# that short would blank out ordinary words (a test rig's key "key").
+MIN_SECRET_IN_TEXT = 8
 
 
-def meaningful(params: Mapping[str, str]) -> dict[str, str]:
-    """The parameters that identify a request: no signing parameters, no credentials."""
-    out = {}
-    for name, value in sorted(params.items()):
-        if name.lower() in VOLATILE:
-            continue
-        if CREDENTIAL_NAME.search(name) or CREDENTIAL_VALUE.match(str(value)):
-            value = REDACTED
-        out[name] = str(value)
-    return out
+def _without_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """The text with every known secret value (the target's key and secret) redacted."""
+    for secret in secrets:
+        if text == secret:
+            return REDACTED
+        if len(secret) >= MIN_SECRET_IN_TEXT and secret in text:
+            text = text.replace(secret, REDACTED)
+    return without_url_passwords(text)
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    """Drop credentials from a response body (keys named like secrets, known secret values)."""
+    """Drop credentials from a response body or parameters: fields named like credentials,
+    known secret values, URL passwords. Every other value is kept as it is."""
     if isinstance(value, Mapping):
         return {
-            k: REDACTED
-            if CREDENTIAL_NAME.search(str(k)) and isinstance(v, str)
-            else _scrub(v, secrets)
+            k: REDACTED if is_credential_name(str(k)) and isinstance(v, str) else _scrub(v, secrets)
             for k, v in sorted(value.items())
         }
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
-    if isinstance(value, str) and any(s and s in value for s in secrets):
-        return REDACTED
+    if isinstance(value, str):
+        return _without_secrets(value, secrets)
     return value
 
 
@@ -111,7 +125,7 @@ class RecordingAdapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         response = self.inner.send(request, **kwargs)
-        params = request_params(request)
+        params = _scrub(request_params(request), self.secrets)
         try:
             data: Any = response.json()
         except ValueError:
@@ -133,7 +147,7 @@ def start_recording(api: Api, keep_endpoint: bool = False) -> Recording:
         header={
             "recorded_by": f"cstool {__version__}",
             "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "endpoint": urlsplit(target.endpoint).netloc if keep_endpoint else "(not recorded)",
+            "endpoint": _host(target.endpoint) if keep_endpoint else "(not recorded)",
         }
     )
     inner = target.session.get_adapter(target.endpoint)
@@ -141,33 +155,37 @@ def start_recording(api: Api, keep_endpoint: bool = False) -> Recording:
     return recording
 
 
+def _host(endpoint: str) -> str:
+    """host[:port] of the endpoint, with the user name but never a password."""
+    parts = urlsplit(endpoint)
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{user}{parts.hostname or ''}{port}"
+
+
 def note_cloudstack_version(api: Api, recording: Recording) -> None:
-    """Put the cloud's version (listCapabilities, itself recorded) in the header, if known."""
+    """Put the cloud's version (listCapabilities, itself recorded) in the header, if known.
+    The Api keeps it, so its version checks make no second call."""
     try:
-        version = api.call("listCapabilities").get("capability", {}).get("cloudstackversion")
+        version = api.server_version()
     except CstoolError:
         return  # an old or restricted cloud: the recording simply says nothing of it
     if version:
         recording.header["cloudstack_version"] = version
 
 
-def request_params(request: requests.PreparedRequest) -> dict[str, str]:
-    """The meaningful parameters of a request, as a recording stores them (plus command)."""
-    parts = urlsplit(request.url or "")
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    if request.body:
-        body = request.body.decode() if isinstance(request.body, bytes) else request.body
-        params.update(parse_qsl(str(body), keep_blank_values=True))
-    return meaningful(params)
-
-
 def _same_request(recorded: Mapping[str, str]) -> Any:
-    """A responses matcher: the same command and meaningful parameters, nothing more or less
-    (signing parameters differ on every request and are not compared)."""
+    """A responses matcher: the same command and meaningful parameters, nothing more or less,
+    whether sent as a GET query or a POST form (signing parameters differ on every request
+    and are not compared). A value the recording holds redacted matches any value: it was a
+    credential, and the recording cannot know it."""
 
     def match(request: requests.PreparedRequest) -> tuple[bool, str]:
         got = request_params(request)
-        return (got == recorded, "" if got == recorded else f"parameters differ: {got}")
+        same = got.keys() == recorded.keys() and all(
+            want in (REDACTED, got[name]) for name, want in recorded.items()
+        )
+        return (same, "" if same else f"parameters differ: {got}")
 
     return match
 
@@ -182,16 +200,17 @@ class Replay:
         for ex in recording.exchanges:
             params = {k: str(v) for k, v in (ex.get("params") or {}).items()}
             params["command"] = ex["command"]
-            self.mock.add(
-                responses.Response(
-                    responses.GET,
-                    endpoint,
-                    body=json.dumps(ex["body"]),
-                    status=int(ex["status"]),
-                    content_type="application/json; charset=UTF-8",
-                    match=[_same_request(params)],
+            for method in (responses.GET, responses.POST):  # reads by GET, writes by POST
+                self.mock.add(
+                    responses.Response(
+                        method,
+                        endpoint,
+                        body=json.dumps(ex["body"]),
+                        status=int(ex["status"]),
+                        content_type="application/json; charset=UTF-8",
+                        match=[_same_request(params)],
+                    )
                 )
-            )
 
     def __enter__(self) -> Replay:
         self.mock.start()

@@ -42,28 +42,41 @@ class Diff:
     managed: int  # live objects the config covers (the base of the safety threshold)
 
 
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == () or value == []
+
+
 def compared(f: Field, want: Any, have: Any) -> tuple[Any, Any] | None:
-    """(old, new) when the field differs, else None. Partial mappings compare named keys."""
+    """(old, new) when the field differs, else None. Partial mappings compare named keys;
+    an absent value is compared only when the API can clear the field."""
     if f.partial and isinstance(want, Mapping):
         have_map = have if isinstance(have, Mapping) else {}
         old = {k: have_map.get(k, "") for k in want}
         new = {k: want[k] or "" for k in want}
         return (old, new) if old != new else None
+    if is_empty(want) and is_empty(have):
+        return None
+    if want is None and f.clear is None:
+        return None  # not in the config, and the API cannot clear it: unmanaged
     return (have, want) if have != want else None
 
 
-def change_for(want: Resource, have: Resource) -> Change | None:
+def change_for(want: Resource, have: Resource, live: State | None = None) -> Change | None:
     """The update or replace that turns `have` into `want`, if any."""
     kind = KINDS[want.key.kind]
-    fields = kind.field_map
     changed = {}
-    for name, value in want.values.items():
-        diff = compared(fields[name], value, have.values.get(name))
+    for f in kind.fields:
+        diff = compared(f, want.values.get(f.name), have.values.get(f.name))
         if diff is not None:
-            changed[name] = diff
+            changed[f.name] = diff
     if not changed:
         return None
-    replace = any(fields[n].replace for n in changed) or kind.update is None
+    fields = kind.field_map
+    replace = (
+        kind.update is None
+        or any(fields[n].forces_replace(old, new) for n, (old, new) in changed.items())
+        or bool(kind.replace_when and kind.replace_when(want, have, live or State()))
+    )
     return Change(Action.REPLACE if replace else Action.UPDATE, want.key, want, have, changed)
 
 
@@ -79,8 +92,34 @@ def diff(desired: State, live: State) -> Diff:
         have = live.get(key)
         if have is None:
             changes.append(Change(Action.CREATE, key, want, None))
-        elif (change := change_for(want, have)) is not None:
+        elif (change := change_for(want, have, live)) is not None:
             changes.append(change)
+    changes = _cascade(changes, desired, live)
     unmanaged = tuple(r for k, r in live.items() if k not in desired and not is_auto(r, live))
     managed = sum(1 for k in desired if k in live and not KINDS[k.kind].auto_created)
     return Diff(tuple(changes), unmanaged, managed + len(unmanaged))
+
+
+def _under(key: Key, tops: set[Key]) -> bool:
+    """Whether `key` is a descendant of one of `tops` (by the kinds' parents, not names)."""
+    while KINDS[key.kind].parent is not None:
+        key = key.parent()
+        if key in tops:
+            return True
+    return False
+
+
+def _cascade(changes: list[Change], desired: State, live: State) -> list[Change]:
+    """A replaced resource takes its children with it: what lives under it is deleted
+    first (child-first) and what the config has under it is created again."""
+    replaced = {c.key for c in changes if c.action is Action.REPLACE}
+    if not replaced:
+        return changes
+    kept = [c for c in changes if not _under(c.key, replaced)]
+    gone = [
+        Change(Action.DELETE, k, None, r)
+        for k, r in live.items()
+        if _under(k, replaced) and not KINDS[k.kind].auto_created
+    ]
+    again = [Change(Action.CREATE, k, r, None) for k, r in desired.items() if _under(k, replaced)]
+    return kept + gone + again

@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cstool.model import settings as catalog
 from cstool.model import values as v
+from cstool.model.providers import auto_providers
 
 NO_DEFAULT: Any = object()
 Params = dict[str, Any]
@@ -30,6 +32,11 @@ class Field:
     default: Any = NO_DEFAULT  # a value, or a function of (values, zone values)
     required: bool = False
     replace: bool = False  # changing it needs delete + create
+    # changing it from old to new needs delete + create (a value the API cannot set back)
+    replace_if: Callable[[Any, Any], bool] | None = None
+    # what an update sends to clear the field when the config drops it (the server clears
+    # on an empty string); None: the API cannot clear it, so an absent value is unmanaged
+    clear: str | None = None
     deferred: bool = False  # not sent on create: the kind's finish step sets it
     partial: bool = False  # a mapping of which only the keys the config names are managed
     to_yaml: Callable[[Any], Any] | None = None  # how export writes it, when not as is
@@ -41,6 +48,10 @@ class Field:
         if self.to_api is not None:
             return self.to_api(value)
         return {self.api: value} if self.api else {}
+
+    def forces_replace(self, old: Any, new: Any) -> bool:
+        """Whether going from old to new needs delete + create."""
+        return self.replace or bool(self.replace_if and self.replace_if(old, new))
 
     def read(self, obj: Mapping[str, Any]) -> Any:
         """This field's canonical value from an API object (None when absent)."""
@@ -97,6 +108,8 @@ class Kind:
     auto_created_when: Callable[[Any, Any], bool] | None = None  # (live res, live state)
     title_of: Callable[[Any], str] | None = None  # what a step on it says it does
     export_when: Callable[[Any, Any], bool] | None = None  # (live res, live state): export it?
+    # (desired, live res, live state): an update the API would get wrong, done as a replace
+    replace_when: Callable[[Any, Any, Any], bool] | None = None
     doc: str = ""
 
     @property
@@ -151,6 +164,12 @@ def _storage_vlan_param(value: Any) -> Params:
     return {"vlan": None if value == v.UNTAGGED else value}
 
 
+def _to_untagged(old: Any, new: Any) -> bool:
+    """updateStorageNetworkIpRange sets a VLAN but never clears one
+    (StorageNetworkManagerImpl.updateIpRange ignores a null vlan): untagging is a replace."""
+    return new == v.UNTAGGED and old not in (None, v.UNTAGGED)
+
+
 def _zone_default(name: str, basic: Any, advanced: Any) -> Any:
     def default(values: Mapping[str, Any], zone: Mapping[str, Any]) -> Any:
         return basic if zone.get("network_type") == "Basic" else advanced
@@ -177,9 +196,11 @@ def _enabled(api: str, deferred: bool = False, doc: str = "") -> Field:
     )
 
 
-def _range_fields(gateway_replace: bool) -> tuple[Field, ...]:
+def _range_fields(gateway_replace: bool, end_replace: bool = False) -> tuple[Field, ...]:
     return (
-        Field("end", v.ipv4, api="endip", doc="last address (defaults to start)"),
+        Field(
+            "end", v.ipv4, api="endip", replace=end_replace, doc="last address (defaults to start)"
+        ),
         Field("gateway", v.ipv4, api="gateway", required=True, replace=gateway_replace),
         Field("netmask", v.netmask, api="netmask", required=True),
     )
@@ -229,9 +250,26 @@ def _mgmt_delete(plan: Any, live: Any) -> list[Any]:
         "podid": plan.ref(live.key.parent()),
         "startip": start,
         "endip": live.values.get("end") or start,
-        "vlan": live.values.get("vlan", v.UNTAGGED),
+        # ConfigurationManagerImpl.deletePodIpRange reads the vlan as a URI
+        # (BroadcastDomainType.getValue): a bare "untagged" or "11" fails the job with 530
+        "vlan": v.vlan_uri(live.values.get("vlan", v.UNTAGGED)),
     }
     return [plan.call("deleteManagementNetworkIpRange", params)]
+
+
+def _mgmt_update_unsafe(want: Any, have: Any, live: Any) -> bool:
+    """updatePodManagementNetworkIpRange rewrites the pod's stored ranges with a plain text
+    replace of the old start and end IPs (ConfigurationManagerImpl.updatePodIpRange): when
+    either is a textual part of another address of the pod (10.10.1.2 in 10.10.1.25), another
+    range would be rewritten too. Such a change is done as delete + create instead."""
+    start = have.key.path[-1]
+    own = [start, str(have.values.get("end") or start)]
+    addresses = [
+        address
+        for r in live.children(have.key.parent(), have.key.kind)
+        for address in (r.key.path[-1], str(r.values.get("end") or r.key.path[-1]))
+    ]
+    return any(sum(ip in a for a in addresses) > own.count(ip) for ip in set(own))
 
 
 # VirtualRouter-like providers must have their element enabled before the provider
@@ -253,22 +291,14 @@ def _provider_state_calls(plan: Any, key: Any, enabled: bool) -> list[Any]:
     return calls
 
 
-# createPhysicalNetwork adds these providers itself, in this state (None: it varies)
-AUTO_PROVIDERS = {
-    "VirtualRouter": False,
-    "VpcVirtualRouter": False,
-    "InternalLbVm": False,
-    "SecurityGroupProvider": False,
-    "ConfigDrive": None,
-    "Tungsten": False,
-}
-
-
 def _provider_create(plan: Any, res: Any, _first: Any) -> list[Any]:
     """Auto-created providers only get their state set; others are added first."""
     name, enabled = res.key.path[-1], bool(res.values.get("enabled"))
-    if name in AUTO_PROVIDERS:
-        if AUTO_PROVIDERS[name] is enabled:
+    network = plan.desired_parent(res)
+    zone = plan.desired_parent(network)
+    auto = auto_providers(zone.values.get("network_type", ""), network.values.get("isolation"))
+    if name in auto:
+        if auto[name] is enabled:
             return []
         return _provider_state_calls(plan, res.key, enabled)
     params = {"name": name, "physicalnetworkid": plan.ref(res.key.parent())}
@@ -390,10 +420,8 @@ SETTING = Kind(
     update="updateConfiguration",
     lower_create=_setting_set,
     lower_update=_setting_set,
-    export_when=lambda res, live: (
-        "defaultvalue" in res.extra
-        and res.values["value"] != v.setting_value(res.extra["defaultvalue"])
-    ),
+    # the catalog's default, never a Hidden or Secure setting (they cannot be compared)
+    export_when=lambda res, live: catalog.export_global(res.key.path[-1], res.values["value"]),
     doc="global settings: name -> value (compared as strings); applied first",
 )
 
@@ -426,23 +454,31 @@ ZONE = Kind(
         ),
         Field(
             "dns",
-            v.str_list(2, v.ipv4),
+            v.str_list(2, v.ipv4, min_items=1),
             to_api=_pair("dns1", "dns2"),
             from_api=_read_pair("dns1", "dns2"),
             required=True,
+            clear="",  # ConfigurationManagerImpl.editZone stores dns2 "" as sent
             json_type=STR_LIST,
             doc="1-2 IPv4 addresses (dns1, dns2)",
         ),
         Field(
             "internal_dns",
-            v.str_list(2, v.ipv4),
+            v.str_list(2, v.ipv4, min_items=1),
             to_api=_pair("internaldns1", "internaldns2"),
             from_api=_read_pair("internaldns1", "internaldns2"),
             required=True,
+            clear="",  # ConfigurationManagerImpl.editZone stores internaldns2 "" as sent
             json_type=STR_LIST,
             doc="1-2 IPv4 addresses (internaldns1, internaldns2)",
         ),
-        Field("domain", v.text, api="domain", doc="network domain of guest VMs"),
+        Field(
+            "domain",
+            v.text,
+            api="domain",
+            clear="",  # ConfigurationManagerImpl.editZone: an empty domain sets it to null
+            doc="network domain of guest VMs",
+        ),
         Field(
             "guest_cidr",
             v.cidr,
@@ -493,7 +529,7 @@ PHYSICAL_NETWORK = Kind(
     fields=(
         Field(
             "isolation",
-            v.upper,
+            v.isolation,
             api="isolationmethods",
             replace=True,
             doc="VLAN, VXLAN, GRE, STT, L3, ...",
@@ -517,9 +553,10 @@ PHYSICAL_NETWORK = Kind(
         ),
         Field(
             "tags",
-            v.str_list(1),
+            v.str_list(1, v.tag),
             api="tags",
             from_api=_read_tags,
+            clear="",  # NetworkServiceImpl.updatePhysicalNetwork: an empty tags list clears
             json_type=STR_LIST,
             doc="at most one",
         ),
@@ -535,9 +572,10 @@ PHYSICAL_NETWORK = Kind(
 
 
 def _differs_from_global(res: Any, live: Any) -> bool:
-    """A zone-scoped setting worth writing: it overrides the global value."""
+    """A zone-scoped setting worth writing: it overrides the global value (settings.py)."""
     glob = live.get(type(res.key)("setting", (res.key.path[-1],)))
-    return glob is None or glob.values.get("value") != res.values.get("value")
+    value = None if glob is None else glob.values.get("value")
+    return catalog.export_zone(res.key.path[-1], res.values["value"], value)
 
 
 def _auto_storage_traffic(res: Any, live: Any) -> bool:
@@ -696,6 +734,7 @@ MANAGEMENT_RANGE = Kind(
     lower_create=_mgmt_create,
     lower_update=_mgmt_update,
     lower_delete=_mgmt_delete,
+    replace_when=_mgmt_update_unsafe,
     doc="pod management (private) ranges; the first is the pod's own start/end",
 )
 
@@ -729,13 +768,18 @@ STORAGE_RANGE = Kind(
     key_parse=v.ipv4,
     phase=110,
     fields=(
-        *_range_fields(gateway_replace=True),  # updateStorageNetworkIpRange has no gateway
+        # updateStorageNetworkIpRange has no gateway, and it checks the new addresses against
+        # every storage range of the pod including itself (StorageNetworkManagerImpl
+        # .updateIpRange, checkOverlapStorageIpRange over listByPodId): a new end always
+        # overlaps its own old range, so an end change is a replace
+        *_range_fields(gateway_replace=True, end_replace=True),
         Field(
             "vlan",
             v.vlan,
             to_api=_storage_vlan_param,
             from_api=_read_storage_vlan,
             default=v.UNTAGGED,
+            replace_if=_to_untagged,
             json_type=INT_OR_STR,
         ),
     ),

@@ -3,12 +3,38 @@
 Reads files (the only I/O of the core) but never talks to a cloud. The config schema is a
 set of pydantic models generated from the kinds table, so `cstool schema` and the loader
 cannot disagree.
+
+Config files come from anyone who can open a pull request, so reading them is strict:
+
+- Values are read as written. A plain `null`, `~` or nothing is "no value" (YAML 1.2 core
+  schema); every other scalar stays the text the operator wrote and the field's parser (the
+  kinds table) reads it. So `enabled: true` and `vlan: 100` work, while a zone named `010`, a
+  setting `off`, `yes`, `0x1F`, `12:30` or `1.10` is sent exactly so (YAML 1.1 made them 8,
+  false, true, 31, 750 and 1.1). No field reads 0o/0x numbers: VLAN ids are decimal.
+- Anchors, aliases and merge keys (`<<`) work; positions point where a value is written.
+  Top-level keys starting with `x-` hold templates for anchors and are not part of the schema.
+- Only YAML's own tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq, !!merge); any
+  other (`!!python/...`, `!!binary`, `!custom`) is a located error, never a constructor call.
+- Limits, each a located error: MAX_FILE_BYTES per file, MAX_ALIAS_NODES nodes added by aliases
+  (a "billion laughs" document fails after building a few hundred nodes: aliased values are
+  shared, never copied), MAX_DEPTH nesting levels.
+- A file must be a regular file (a FIFO or a device is refused, never read), in UTF-8 (BOM
+  optional) or UTF-16/UTF-32 with a BOM.
+- libyaml parses and composes the node tree when PyYAML has it (the pure-Python parser is the
+  fallback); positions stay on that tree and become Origins only where a resource or a
+  problem needs one.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+import gc
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -24,100 +50,472 @@ from pydantic import (
     create_model,
 )
 from pydantic_core import PydanticCustomError
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader, ReaderError
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
 
 from cstool.errors import ConfigNotFound, Origin, Problem
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, children_of, default_of
 from cstool.model.resources import Key, Resource, State
 
 YAML_SUFFIXES = (".yaml", ".yml")
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml keeps marks too
+MAX_FILE_BYTES = 50 * 1024 * 1024  # one config file (characters, for text given directly)
+MAX_ALIAS_NODES = 100_000  # nodes that aliases and merge keys may add to one document
+MAX_DEPTH = 100  # nesting levels of one document (the format needs fewer than ten)
+EXTENSION_PREFIX = "x-"  # top-level keys for templates (anchors), ignored by the schema
 Path_ = tuple[Any, ...]
+Pairs = dict[str, tuple[Node, Node]]  # key -> (key node, value node), merged keys included
+
+_MIB = 1024 * 1024
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN = "!cstool/plain"  # the resolver's mark for an untagged plain scalar, read on build
+_STR, _MAP, _SEQ, _MERGE, _NULL = (
+    f"{_YAML_TAG}{name}" for name in ("str", "map", "seq", "merge", "null")
+)
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+# what an explicitly tagged scalar may hold (YAML 1.2 core schema)
+_CORE_FORMS = {
+    _NULL: re.compile(r"~|null|Null|NULL|"),
+    f"{_YAML_TAG}bool": re.compile(r"true|True|TRUE|false|False|FALSE"),
+    f"{_YAML_TAG}int": re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"),
+    f"{_YAML_TAG}float": re.compile(
+        r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+    ),
+}
+
+
+# --- reading files -----------------------------------------------------------------------
+
+
+class _Unreadable(Exception):
+    """A file that is not read at all; the message says why."""
+
+
+def read_config(path: Path) -> tuple[str | None, Problem | None]:
+    """The text of one config file, or a problem naming it (never a hang, never a traceback)."""
+    try:
+        data = _read_bytes(path)
+    except _Unreadable as exc:
+        return None, Problem(Origin(str(path), 1, 1), str(exc))
+    return decode(data, str(path))
+
+
+def _read_bytes(path: Path) -> bytes:
+    # stat before open: opening a FIFO for reading blocks until a writer comes
+    try:
+        _check_regular(os.stat(path))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {_reason(exc)}") from None
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            _check_regular(os.fstat(fd))  # the path may have changed since the stat
+            data = stream.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows
+        except OSError as exc:
+            raise _Unreadable(f"cannot read: {_reason(exc)}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _Unreadable(_too_big(len(data)))
+    return data
+
+
+def _check_regular(st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise _Unreadable(f"cannot read: {_file_type(st.st_mode)}, not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise _Unreadable(_too_big(st.st_size))
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"the file is {size / _MIB:.1f} MiB, over the limit of {MAX_FILE_BYTES / _MIB:g} MiB "
+        "for one config file (split it into several files)"
+    )
+
+
+def _reason(exc: OSError) -> str:
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
+
+
+# byte order marks, longest first (a UTF-32-LE BOM starts like a UTF-16-LE one)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+
+
+def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
+    """Text from bytes: UTF-8 with or without a BOM, UTF-16/UTF-32 with one; else a problem
+    naming the byte offset, line and column of the first byte that does not decode."""
+    bom, codec, name = b"", "utf-8", "UTF-8"
+    for mark, mark_codec, mark_name in _BOMS:
+        if data.startswith(mark):
+            bom, codec, name = mark, mark_codec, mark_name
+            break
+    try:
+        return data[len(bom) :].decode(codec), None
+    except UnicodeDecodeError as exc:
+        offset = len(bom) + exc.start
+        before = data[len(bom) : offset].decode(codec, errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - before.rfind("\n")
+        message = (
+            f"not valid {name} text: byte 0x{data[offset]:02x} at byte offset {offset} "
+            "cannot be decoded (config files are UTF-8, or UTF-16/UTF-32 with a byte order mark)"
+        )
+        return None, Problem(Origin(file, line, column), message)
+
+
+# --- YAML -> node tree ---------------------------------------------------------------------
+
+
+class _Resolver(BaseResolver):
+    """Resolves nothing: untagged plain scalars are marked and read on build (YAML 1.2)."""
+
+    def resolve(self, kind: type[Node], value: str | None, implicit: Any) -> str:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+
+class _PyComposer(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore[misc]
+    """The pure-Python parser with our resolver (when PyYAML lacks libyaml)."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _Resolver.__init__(self)
+
+
+_COMPOSERS: list[type[Any]] = [_PyComposer]
+try:
+    from yaml.cyaml import CParser
+
+    class _CComposer(CParser, _Resolver):  # type: ignore[misc]
+        """libyaml's parser and composer (C) with our resolver."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _Resolver.__init__(self)
+
+    _COMPOSERS.insert(0, _CComposer)
+except ImportError:  # PyYAML built without libyaml
+    pass
+
+_COMPOSER: type[Any] = _COMPOSERS[0]
+
+
+def _origin(file: str, node: Node) -> Origin:
+    return Origin(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _compose(text: str, file: str) -> tuple[Node | None, list[Problem]]:
+    """The node tree of one document (None when empty), or the syntax problem."""
+    composer: Any = None
+    try:
+        composer = _COMPOSER(text)  # the pure-Python reader checks characters here
+        return composer.get_single_node(), []
+    except yaml.MarkedYAMLError as exc:
+        return None, [_syntax_problem(exc, file)]
+    except ReaderError as exc:
+        return None, [
+            _reader_problem(
+                exc, text, file, bytes_offset=not isinstance(composer, _PyComposer | None)
+            )
+        ]
+    except RecursionError:  # the pure-Python parser nests by recursion (libyaml stops at 1000)
+        return None, [Problem(Origin(file, 1, 1), f"nested deeper than {MAX_DEPTH} levels")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(Origin(file, 1, 1), f"YAML error: {exc}")]
+    finally:
+        if composer is not None:
+            composer.dispose()
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
+    where = exc.problem_mark or exc.context_mark
+    message = exc.problem or exc.context
+    if exc.context and "duplicate anchor" in exc.context and exc.context_mark:
+        message = f"an anchor is defined twice (first at line {exc.context_mark.line + 1})"
+    elif exc.context and exc.problem and exc.problem.startswith("but "):
+        message = f"{exc.context}, {exc.problem}"  # "expected a single document ..., but"
+    origin = Origin(file, where.line + 1, where.column + 1) if where else Origin(file, 1, 1)
+    return Problem(origin, f"YAML syntax error: {message}")
+
+
+def _reader_problem(exc: ReaderError, text: str, file: str, bytes_offset: bool) -> Problem:
+    """A character YAML forbids (a control character), located."""
+    index = exc.position
+    if bytes_offset:  # libyaml counts UTF-8 bytes, the pure-Python reader characters
+        index = len(text.encode("utf-8")[:index].decode("utf-8", errors="ignore"))
+    line = text.count("\n", 0, index) + 1
+    column = index - text.rfind("\n", 0, index)
+    char = exc.character
+    what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+    return Problem(Origin(file, line, column), f"unacceptable character {what}: {exc.reason}")
+
+
+# --- node tree -> plain data -----------------------------------------------------------------
+
+
+class _Rejected:
+    """Stands for a value refused while building (its problem is reported): the schema
+    errors it causes are not reported again."""
+
+    def __repr__(self) -> str:
+        return "<rejected>"
+
+
+REJECTED: Any = _Rejected()
+
+
+class _TooBig(Exception):
+    """Aliases expand the document past MAX_ALIAS_NODES: it is refused as a whole."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class _Tree:
+    """Plain data from a node tree: scalars as written, merges applied, limits kept.
+
+    A node reached a second time (an alias, or a merge of an anchor) is not built again:
+    its value is shared and only its expanded size is counted against the alias limit.
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.index: dict[int, Pairs] = {}
+        self.built: dict[int, Any] = {}
+        self.sizes: dict[int, int] = {}
+        self.busy: set[int] = set()
+        self.nodes = 0  # nodes of the expanded document so far
+        self.aliased = 0  # of which aliases added
+
+    def problem(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(_origin(self.file, node), message))
+
+    def value(self, node: Node, depth: int, where: Node) -> Any:
+        """Plain data of node; `where` is the key or list that holds it (for the limit)."""
+        if node.__class__ is ScalarNode:
+            self.nodes += 1
+            return self.scalar(node)
+        ident = id(node)
+        if ident in self.built:
+            return self.alias(ident, where)
+        if ident in self.busy:
+            self.problem(where, "an alias refers to a node that contains it (recursive alias)")
+            return REJECTED
+        if node.tag != (_MAP if node.__class__ is MappingNode else _SEQ):
+            return self.bad_tag(node)
+        if depth > MAX_DEPTH:
+            self.problem(node, f"nested deeper than {MAX_DEPTH} levels")
+            return REJECTED
+        self.busy.add(ident)
+        before = self.nodes
+        self.nodes += 1
+        if node.__class__ is MappingNode:
+            out: Any = self.mapping(node, depth + 1)
+        else:
+            out = [self.value(item, depth + 1, node) for item in node.value]
+        self.busy.discard(ident)
+        self.built[ident] = out
+        self.sizes[ident] = self.nodes - before
+        return out
+
+    def alias(self, ident: int, where: Node) -> Any:
+        size = self.sizes[ident]
+        self.nodes += size
+        self.aliased += size
+        if self.aliased > MAX_ALIAS_NODES:
+            raise _TooBig(
+                Problem(
+                    _origin(self.file, where),
+                    f"aliases expand the document past {MAX_ALIAS_NODES:,} nodes "
+                    "(the limit of what anchors and merge keys may add); refused",
+                )
+            )
+        return self.built[ident]
+
+    def scalar(self, node: Node) -> Any:
+        tag, text = node.tag, node.value
+        if tag == _PLAIN:
+            return None if text in _NULLS else text
+        if tag == _STR:
+            return text
+        form = _CORE_FORMS.get(tag)
+        if form is None:
+            return self.bad_tag(node)
+        if not form.fullmatch(text):
+            self.problem(node, f"{text!r} is not a valid {_short(tag)} value (YAML 1.2)")
+            return REJECTED
+        return None if tag == _NULL else text
+
+    def bad_tag(self, node: Node) -> Any:
+        self.problem(
+            node,
+            f"tag '{_short(node.tag)}' is not allowed: a config holds only plain values, "
+            "lists and mappings",
+        )
+        return REJECTED
+
+    def mapping(self, node: Node, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        pairs: Pairs = {}
+        merges: list[tuple[Node, Node]] = []
+        for knode, vnode in node.value:
+            self.nodes += 1
+            if self.is_merge(knode):
+                if merges:
+                    self.problem(knode, f"duplicate key '<<' (first at line {_line(merges[0][0])})")
+                else:
+                    merges.append((knode, vnode))
+                continue
+            key = self.key(knode)
+            if key is None:
+                continue
+            if key in pairs:
+                first = _line(pairs[key][0])
+                self.problem(knode, f"duplicate key '{key}' (first at line {first})")
+                continue
+            pairs[key] = (knode, vnode)
+            out[key] = self.value(vnode, depth, knode)
+        for knode, vnode in merges:
+            self.merge(knode, vnode, out, pairs, depth)
+        self.index[id(node)] = pairs
+        return out
+
+    def is_merge(self, knode: Node) -> bool:
+        return knode.__class__ is ScalarNode and (
+            knode.tag == _MERGE or (knode.tag == _PLAIN and knode.value == "<<")
+        )
+
+    def key(self, knode: Node) -> str | None:
+        """A mapping key: its text. Keys are names, so every scalar key is a string."""
+        if knode.__class__ is not ScalarNode:
+            self.problem(knode, "a key must be a plain value")
+            return None
+        if knode.tag in (_PLAIN, _STR):
+            return str(knode.value)
+        return None if self.scalar(knode) is REJECTED else str(knode.value)
+
+    def merge(
+        self, knode: Node, vnode: Node, out: dict[str, Any], pairs: Pairs, depth: int
+    ) -> None:
+        """`<<: *a` or `<<: [*a, *b]`: keys not written here come from the mappings, the
+        first mapping named winning (YAML merge key)."""
+        if vnode.__class__ is SequenceNode and vnode.tag != _SEQ:
+            self.bad_tag(vnode)
+            return
+        sources = vnode.value if vnode.__class__ is SequenceNode else [vnode]
+        for source in sources:
+            data = self.value(source, depth, knode)
+            if source.__class__ is not MappingNode:
+                self.problem(source, "'<<' merges a mapping or a list of mappings")
+                continue
+            if data is REJECTED:
+                continue  # its problem is reported already
+            for key, pair in self.index[id(source)].items():
+                if key not in pairs:
+                    pairs[key] = pair
+                    out[key] = data[key]
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
 
 
 @dataclass
 class Located:
-    """A YAML document as plain data plus the position of every node and mapping key."""
+    """A YAML document as plain data, with its node tree for positions."""
 
     data: Any
-    values: dict[Path_, Origin] = field(default_factory=dict)
-    keys: dict[Path_, Origin] = field(default_factory=dict)
+    file: str = "<config>"
+    root: Node | None = None
+    index: dict[int, Pairs] = field(default_factory=dict)
+
+    def origin(self, node: Node) -> Origin:
+        return _origin(self.file, node)
+
+    def pairs(self, node: Node) -> Pairs:
+        """The keys of a mapping node, merged keys included."""
+        return self.index.get(id(node), {})
 
     def at(self, path: Path_, key: bool = False) -> Origin | None:
         """The position of path (its key, if asked), else of the nearest ancestor."""
-        if key and path in self.keys:
-            return self.keys[path]
-        while path not in self.values and path:
-            path = path[:-1]
-        return self.values.get(path)
-
-
-# --- YAML with positions -----------------------------------------------------------------
+        if self.root is None:
+            return None
+        knode, node, complete = None, self.root, True
+        for part in path:
+            if node.__class__ is MappingNode and isinstance(part, str) and part in self.pairs(node):
+                knode, node = self.pairs(node)[part]
+            elif node.__class__ is SequenceNode and isinstance(part, int):
+                if not 0 <= part < len(node.value):
+                    complete = False
+                    break
+                knode, node = None, node.value[part]
+            else:
+                complete = False
+                break
+        if key and complete and knode is not None:
+            return self.origin(knode)
+        return self.origin(node)
 
 
 def parse_yaml(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     """Parse one YAML document keeping positions; duplicate keys are problems, not overwrites."""
-
-    def mark(m: Any) -> Origin:
-        return Origin(file, m.line + 1, m.column + 1)
-
-    try:
-        node = yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        where = exc.problem_mark or exc.context_mark
-        return None, [
-            Problem(
-                mark(where) if where else Origin(file, 1, 1),
-                f"YAML syntax error: {exc.problem or exc.context}",
-            )
-        ]
-    except yaml.YAMLError as exc:
-        return None, [Problem(Origin(file, 1, 1), f"YAML error: {exc}")]
+    if len(text) > MAX_FILE_BYTES:
+        return None, [Problem(Origin(file, 1, 1), _too_big(len(text)))]
+    node, problems = _compose(text, file)
     if node is None:
-        return None, []
-    located = Located(None)
-    problems: list[Problem] = []
-    constructor = yaml.SafeLoader("")
-
-    def build(n: yaml.Node, path: Path_) -> Any:
-        located.values[path] = mark(n.start_mark)
-        if isinstance(n, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for knode, vnode in n.value:
-                k = constructor.construct_object(knode, deep=True)
-                if isinstance(k, list | dict):
-                    problems.append(Problem(mark(knode.start_mark), "a key must be a plain value"))
-                    continue
-                if k in out:
-                    first = located.keys[(*path, k)]
-                    problems.append(
-                        Problem(
-                            mark(knode.start_mark),
-                            f"duplicate key '{k}' (first at line {first.line})",
-                        )
-                    )
-                    continue
-                located.keys[(*path, k)] = mark(knode.start_mark)
-                out[k] = build(vnode, (*path, k))
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [build(item, (*path, i)) for i, item in enumerate(n.value)]
-        try:
-            return constructor.construct_object(n, deep=True)
-        except yaml.YAMLError as exc:
-            problems.append(Problem(mark(n.start_mark), f"bad value: {exc}"))
-            return None
-
-    located.data = build(node, ())
-    return located, problems
+        return None, problems
+    tree = _Tree(file)
+    try:
+        data = tree.value(node, 0, node)
+    except _TooBig as exc:
+        return None, [exc.problem]
+    return Located(data, file, node, tree.index), tree.problems
 
 
 # --- schema generated from the kinds table -----------------------------------------------
 
 
-def _checked(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _checked(parse: Callable[[Any], Any], single: bool) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
+        if value is REJECTED:
+            raise PydanticCustomError("rejected", "rejected by the loader")
         if value is None:
             raise PydanticCustomError("no_value", "has no value")
+        if single and isinstance(value, dict | list):
+            what = "a list" if isinstance(value, list) else "a mapping"
+            raise PydanticCustomError("single_value", f"must be a single value, not {what}")
         try:
             return parse(value)
         except ValueError as exc:
@@ -126,9 +524,17 @@ def _checked(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return check
 
 
+def _single(json_type: Mapping[str, Any]) -> bool:
+    """Whether the schema wants one scalar (a list or mapping given there is an error)."""
+    types = json_type.get("type", "string")
+    kinds = {types} if isinstance(types, str) else set(types)
+    return not kinds & {"array", "object"}
+
+
 def _typed(parse: Callable[[Any], Any], json_type: Mapping[str, Any], doc: str) -> Any:
     schema = dict(json_type, **({"description": doc} if doc else {}))
-    return Annotated[Any, BeforeValidator(_checked(parse)), WithJsonSchema(schema)]
+    check = _checked(parse, _single(json_type))
+    return Annotated[Any, BeforeValidator(check), WithJsonSchema(schema)]
 
 
 @cache
@@ -157,6 +563,8 @@ def json_schema() -> dict[str, Any]:
     schema = model_for(None).model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "cstool configuration"
+    # top-level x-* keys hold templates (anchors) and are not part of the format
+    schema["patternProperties"] = {f"^{EXTENSION_PREFIX}": {}}
     return schema
 
 
@@ -207,21 +615,43 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def config_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """The YAML files named or found (recursively, sorted) under the given paths."""
+    """The YAML files named or found (recursively, sorted) under the given paths.
+
+    A named path that is not a directory is taken as a file whatever it is, so that reading
+    it reports a FIFO or a device instead of skipping it; so is a `*.yaml` found in a walk.
+    """
     files: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
-            if not found:
-                problems.append(Problem(None, f"{path}: no .yaml or .yml files in this directory"))
-            files.extend(found)
-        elif path.is_file():
+        try:
+            is_dir = stat.S_ISDIR(path.stat().st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ConfigNotFound(f"{path}: no such file or directory") from None
+        except OSError as exc:
+            problems.append(Problem(Origin(str(path), 1, 1), f"cannot read: {_reason(exc)}"))
+            continue
+        if not is_dir:
             files.append(path)
-        else:
-            raise ConfigNotFound(f"{path}: no such file or directory")
+            continue
+        found = _yaml_files(path, problems)
+        if not found:
+            problems.append(Problem(None, f"{path}: no .yaml or .yml files in this directory"))
+        files.extend(found)
     return files, problems
+
+
+def _yaml_files(directory: Path, problems: list[Problem]) -> list[Path]:
+    """Every *.yaml/*.yml under directory (symlinked directories not followed); a directory
+    that cannot be read is a problem, not a silently smaller config."""
+
+    def failed(exc: OSError) -> None:
+        problems.append(Problem(None, f"{exc.filename}: cannot read the directory: {_reason(exc)}"))
+
+    found: list[Path] = []
+    for root, _dirs, names in os.walk(directory, onerror=failed):
+        found.extend(p for n in names if (p := Path(root, n)).suffix in YAML_SUFFIXES)
+    return sorted(found)
 
 
 @dataclass
@@ -247,25 +677,40 @@ def load(paths: Iterable[str | Path]) -> tuple[State, list[Problem]]:
     """Read config files into one State; problems are schema errors and merge conflicts."""
     files, problems = config_files(paths)
     builder = _Builder(problems=problems)
-    for file in files:
-        _load_file(file, builder)
-    _derive(builder)
+    with _gc_paused():
+        for file in files:
+            _load_file(file, builder)
+        _derive(builder)
     return builder.state, builder.problems
 
 
 def load_text(text: str, name: str) -> tuple[State, list[Problem]]:
     """One config document given as text; problems cite `name`."""
     builder = _Builder()
-    _load_text(text, name, builder)
-    _derive(builder)
+    with _gc_paused():
+        _load_text(text, name, builder)
+        _derive(builder)
     return builder.state, builder.problems
 
 
-def _load_file(file: Path, builder: _Builder) -> None:
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading makes some ten objects per YAML node, none of them in a cycle worth
+    collecting; CPython's cyclic collector would scan the growing heap again and again
+    (three quarters of the load time of 10,000 resources), so it waits until the end."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        builder.problems.append(Problem(Origin(str(file), 1, 1), f"cannot read: {exc}"))
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_file(file: Path, builder: _Builder) -> None:
+    text, problem = read_config(file)
+    if text is None:
+        builder.problems.append(problem or Problem(Origin(str(file), 1, 1), "cannot read"))
         return
     _load_text(text, str(file), builder)
 
@@ -284,68 +729,92 @@ def _load_text(text: str, file: str, builder: _Builder) -> None:
             )
         )
         return
+    data = {k: v for k, v in located.data.items() if not k.startswith(EXTENSION_PREFIX)}
     try:
-        model = model_for(None).model_validate(located.data)
+        model = model_for(None).model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
+            if err.get("input") is REJECTED:
+                continue  # reported when it was refused
             origin, message = _message(err, located)
             builder.problems.append(Problem(origin, message))
         return
-    data = model.model_dump(exclude_unset=True)
-    _walk(None, (), data, (), located, builder, {})
+    assert located.root is not None
+    _walk(None, (), model, located.root, located, builder, {})
+
+
+_children_of = cache(children_of)  # the kinds table does not change while loading
 
 
 def _walk(
     kind_name: str | None,
     path: tuple[str, ...],
-    data: Mapping[str, Any],
-    loc: Path_,
+    model: BaseModel,
+    node: Node,
     located: Located,
     builder: _Builder,
     zone: Mapping[str, Any],
 ) -> None:
-    for child in children_of(kind_name):
-        entries = data.get(child.container)
+    """The resources in one validated mapping (model) written at node."""
+    pairs = located.pairs(node)
+    for child in _children_of(kind_name):
+        entries = getattr(model, child.container)
         if not entries:
             continue
-        cloc = (*loc, child.container)
+        entries_node = pairs[child.container][1]
         if child.style == "map":
-            (only,) = child.fields
-            for i, (name, value) in enumerate(entries.items()):
-                origin = located.at((*cloc, name), key=True)
-                res = Resource(
-                    Key(child.name, (*path, name)),
-                    {only.name: value},
-                    origin,
-                    {only.name: o} if (o := located.at((*cloc, name))) else {},
-                    order=i,
-                )
-                builder.add(res, f"{child.name.replace('_', ' ')} '{name}'")
+            _walk_map(child, path, entries, entries_node, located, builder)
             continue
         for i, entry in enumerate(entries):
-            _walk_entry(child, path, entry, (*cloc, i), located, builder, zone, i)
+            item = entries_node.value[i]
+            _walk_entry(child, path, entry, item, located, builder, zone, i)
+
+
+def _walk_map(
+    kind: Kind,
+    path: tuple[str, ...],
+    entries: Mapping[str, Any],
+    node: Node,
+    located: Located,
+    builder: _Builder,
+) -> None:
+    (only,) = kind.fields
+    pairs = located.pairs(node)
+    for i, (name, value) in enumerate(entries.items()):
+        knode, vnode = pairs[name]
+        res = Resource(
+            Key(kind.name, (*path, name)),
+            {only.name: value},
+            located.origin(knode),
+            {only.name: located.origin(vnode)},
+            order=i,
+        )
+        builder.add(res, f"{kind.name.replace('_', ' ')} '{name}'")
 
 
 def _walk_entry(
     kind: Kind,
     path: tuple[str, ...],
-    entry: Mapping[str, Any],
-    loc: Path_,
+    entry: BaseModel,
+    node: Node,
     located: Located,
     builder: _Builder,
     zone: Mapping[str, Any],
     order: int,
 ) -> None:
-    ident = entry[kind.key]
-    values = {f.name: entry[f.name] for f in kind.fields if entry.get(f.name) is not None}
+    ident = getattr(entry, kind.key)
+    values = {f.name: got for f in kind.fields if (got := getattr(entry, f.name)) is not None}
     zone_values = values if kind.parent is None else zone  # defaults may depend on the zone
     for f in kind.fields:
         if f.name not in values and f.default is not NO_DEFAULT:
             values[f.name] = default_of(f, values, zone_values)
-    origins = {f.name: o for f in kind.fields if (o := located.at((*loc, f.name))) is not None}
-    res = Resource(Key(kind.name, (*path, ident)), values, located.at(loc), origins, order=order)
+    pairs = located.pairs(node)
+    origins = {f.name: located.origin(pairs[f.name][1]) for f in kind.fields if f.name in pairs}
+    res = Resource(
+        Key(kind.name, (*path, ident)), values, located.origin(node), origins, order=order
+    )
     if builder.add(res, f"{kind.name.replace('_', ' ')} '{'/'.join(res.key.path)}'"):
-        _walk(kind.name, res.key.path, entry, loc, located, builder, zone_values)
+        _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
 
 
 def _derive(builder: _Builder) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cstool.errors import CstoolError
+from cstool.model import settings as catalog
 from cstool.model import values as v
 
 RUN_SETTINGS = ("dbSvr", "logger", "mgtSvr", "TestData", "ApiLoadCfg")
@@ -41,7 +42,7 @@ def parse(text: str, name: str) -> dict[str, Any]:
 
 def convert(data: Mapping[str, Any]) -> Converted:
     out = Converted({})
-    settings = {g["name"]: v.setting_value(g.get("value")) for g in data.get("globalConfig") or []}
+    settings = _settings(data.get("globalConfig") or [], out.warnings)
     if settings:
         out.config["settings"] = settings
     out.config["zones"] = [_zone(z, out.warnings) for z in data["zones"]]
@@ -53,6 +54,32 @@ def convert(data: Mapping[str, Any]) -> Converted:
     for key in data:
         if key not in (*RUN_SETTINGS, "zones", "globalConfig"):
             out.warnings.append(f"skipped top-level '{key}': not modelled by cstool")
+    return out
+
+
+def _settings(entries: list[Mapping[str, Any]], warn: list[str]) -> dict[str, str]:
+    """globalConfig: deployDataCenter sends each as a global updateConfiguration. A name the
+    server does not have, or a Hidden or Secure one (never listed / listed encrypted, so
+    never comparable), is skipped with a warning; a bad value is kept for validate to show."""
+    known = catalog.catalog()
+    out = {}
+    for entry in entries:
+        name = str(entry["name"])
+        setting = known.get(name)
+        if setting is None:
+            close = known.suggest(name)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            warn.append(
+                f"skipped globalConfig {name}: CloudStack {catalog.VERSION} has no such "
+                f"setting{hint}"
+            )
+        elif not setting.comparable:
+            warn.append(
+                f"skipped globalConfig {name}: category {setting.category}, which cstool "
+                "cannot compare (set it on the server by hand)"
+            )
+        else:
+            out[name] = v.setting_value(entry.get("value"))
     return out
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cstool.errors import Origin, UnsafePlan
-from cstool.model.diff import Action, Change, Diff, diff
+from cstool.model.diff import Action, Change, Diff, is_empty, diff
 from cstool.model.kinds import KINDS, Kind
 from cstool.model.order import dependencies, sort_key
 from cstool.model.resources import Key, Resource, State
@@ -259,7 +259,10 @@ class Builder:
         params: dict[str, Any] = {"id": Ref(key)}
         for f in kind.fields:
             if f.name in names:
-                params.update(f.params(values[f.name]))
+                sent = f.params(values.get(f.name)) if f.name in values else {f.api: None}
+                if f.clear is not None:  # what the config dropped is cleared, not skipped
+                    sent = {k: f.clear if is_empty(p) else p for k, p in sent.items()}
+                params.update(sent)
         return [self.call(kind.update or "", params)]
 
 
@@ -268,7 +271,7 @@ def make_plan(desired: State, live: State, prune: bool = False) -> Plan:
     found = diff(desired, live)
     builder = Builder(desired, live)
     steps: list[Step] = []
-    creating = {c.key for c in found.changes if c.action is not Action.UPDATE}
+    creating = {c.key for c in found.changes if c.action in (Action.CREATE, Action.REPLACE)}
     for change in found.changes:
         steps.extend(_lower(change, builder, creating))
     if prune:
@@ -312,6 +315,9 @@ def _title(kind: Kind, res: Resource, plain: str) -> str:
 
 def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
     kind = KINDS[change.key.kind]
+    if change.action is Action.DELETE:
+        assert change.live is not None
+        return _delete(change.live, b)
     if change.action is Action.CREATE:
         assert change.desired is not None
         return _create(change.desired, b, creating)

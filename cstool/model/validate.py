@@ -6,13 +6,16 @@ that can be checked before any API call. Pure: no I/O.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cstool.errors import Problem
+from cstool.model import settings as catalog
 from cstool.model import values as v
+from cstool.model.providers import KNOWN, NEEDS_DEVICE, REMOVED
 from cstool.model.resources import Key, Resource, State
 
 RANGE_KINDS = ("management_range", "public_range", "storage_range", "guest_range")
@@ -126,11 +129,13 @@ def first_management_range(state: State) -> Iterator[Problem]:
     for pod in state.of_kind("pod"):
         ranges = sorted(state.children(pod.key, "management_range"), key=lambda r: r.order)
         if not ranges:
+            # ConfigurationManagerImpl.createPod (non-edge zones): a missing startip is
+            # refused with 431 "The start IP is invalid": a pod cannot exist without a range
             yield Problem(
                 pod.origin,
-                f"{describe(pod)} has no management range: system VMs "
-                "and hosts of the pod get no address",
-                warning=True,
+                f"{describe(pod)} has no management range: CloudStack creates a pod only "
+                "with its first management range (createPod startip/endip); add "
+                "management_ranges with a start and end inside the pod's subnet",
             )
             continue
         first = ranges[0]
@@ -403,6 +408,150 @@ def broadcast_domain(state: State) -> Iterator[Problem]:
             )
 
 
+# --- settings: checked against the catalog of the server's settings ---------------------
+
+SETTING_KINDS = ("setting", "zone_setting")
+
+
+def _settings(state: State) -> Iterator[tuple[Resource, catalog.Setting | None]]:
+    known = catalog.catalog()
+    for kind in SETTING_KINDS:
+        for res in state.of_kind(kind):
+            yield res, known.get(res.key.path[-1])
+
+
+def setting_names(state: State) -> Iterator[Problem]:
+    """A setting the server does not have is refused by updateConfiguration with 431 "Config
+    parameter with name ... doesn't exist" (ConfigurationManagerImpl.updateConfiguration)."""
+    known = catalog.catalog()
+    for res, setting in _settings(state):
+        if setting is None:
+            name = res.key.path[-1]
+            close = known.suggest(name)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            yield Problem(
+                res.origin,
+                f"{describe(res)}: not a setting of CloudStack {catalog.VERSION}{hint}",
+            )
+
+
+def setting_scopes(state: State) -> Iterator[Problem]:
+    """A zone value needs Zone scope: ConfigurationManagerImpl.validateConfigurationValue
+    answers 431 "Invalid scope id provided for the parameter" otherwise. Any setting has a
+    global value (ConfigKey.value(), the fallback of every scope), so the top level takes all."""
+    for res, setting in _settings(state):
+        if res.key.kind != "zone_setting" or setting is None or "zone" in setting.scopes:
+            continue
+        if "global" in setting.scopes:
+            hint = "set it under the top-level settings: instead"
+        else:
+            hint = (
+                "its global value, the default where no narrower value is set, goes under "
+                "the top-level settings:"
+            )
+        yield Problem(
+            res.origin,
+            f"{describe(res)}: cannot be set per zone (its scope: {setting.scope_names}); "
+            f'CloudStack answers 431 "Invalid scope id provided for the parameter '
+            f'{setting.name}"; {hint}',
+        )
+
+
+def setting_categories(state: State) -> Iterator[Problem]:
+    """Hidden settings are never listed (ManagementServerImpl.searchForConfigurations filters
+    category != Hidden); Secure ones are listed encrypted (ApiResponseHelper
+    .createConfigurationResponse): neither can be compared with a value in the config."""
+    for res, setting in _settings(state):
+        if setting is None or setting.comparable:
+            continue
+        if setting.hidden:
+            why = "category Hidden: CloudStack never lists it"
+        else:
+            why = "category Secure: CloudStack lists only its encrypted value"
+        yield Problem(
+            res.origin,
+            f"{describe(res)}: {why}, so cstool cannot compare it with the config; "
+            "leave it out and set it on the server by hand",
+        )
+
+
+def setting_values(state: State) -> Iterator[Problem]:
+    """Values updateConfiguration refuses (validateConfigurationValue: the type, a Config.java
+    range); and values it keeps or lists in another form, which would never compare equal."""
+    for res, setting in _settings(state):
+        if setting is None:
+            continue
+        scoped = res.key.kind == "zone_setting"
+        value = str(res.values["value"])
+        where = res.origin_of("value")
+        problem = catalog.value_problem(setting, value, scoped)
+        if problem is not None:
+            yield Problem(where, f"{describe(res)}: {problem}")
+            continue
+        shown = catalog.listed(setting, value, scoped)
+        misplaced = scoped and "zone" not in setting.scopes  # reported by setting_scopes
+        if shown != value and setting.comparable and not misplaced:
+            yield Problem(
+                where,
+                f"{describe(res)}: CloudStack lists {value!r} as {shown!r}; "
+                f"write {shown!r} so that plans compare equal",
+                warning=True,
+            )
+
+
+def providers(state: State) -> Iterator[Problem]:
+    """Provider names CloudStack 4.22 implements; providers cstool cannot enable alone."""
+    traffic = _traffic(state)
+    for res in state.of_kind("provider"):
+        name = res.key.path[-1]
+        where = res.origin
+        if name in REMOVED:
+            yield Problem(where, f"{describe(res)}: {REMOVED[name]} (not in CloudStack 4.22)")
+            continue
+        if name not in KNOWN:
+            close = [k for k in KNOWN if k.lower() == name.lower()]
+            close = close or difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            yield Problem(where, f"{describe(res)}: CloudStack has no provider {name!r}{hint}")
+            continue
+        if not res.values.get("enabled"):
+            continue
+        if name in NEEDS_DEVICE:
+            yield Problem(
+                where,
+                f"{describe(res)}: {name} can be enabled only once a device is added "
+                f"({NEEDS_DEVICE[name]}), which cstool does not manage; CloudStack answers "
+                "'Provider is not ready'",
+            )
+        zone, network = res.key.path[0], res.key.path[1]
+        mgmt = traffic.get(zone, {}).get("Management", [])
+        if name == "Tungsten" and not any(t.key.path[1] == network for t in mgmt):
+            yield Problem(
+                where,
+                f"{describe(res)}: Tungsten is ready only on the physical network that carries "
+                "Management traffic (TungstenElement.isReady)",
+            )
+
+
+
+
+def names_without_case(state: State) -> Iterator[Problem]:
+    """CloudStack compares zone names (cloud-wide) and pod names (per zone) without case
+    (ConfigurationManagerImpl.checkZoneParameters / createPod, MySQL collation): `Lab1` and
+    `lab1` are one name to it."""
+    for kind in ("zone", "pod"):
+        seen: dict[tuple[str, ...], Resource] = {}
+        for res in sorted(state.of_kind(kind), key=lambda r: r.key.path):
+            folded = (*res.key.path[:-1], res.key.path[-1].casefold())
+            first = seen.setdefault(folded, res)
+            if first is not res:
+                yield Problem(
+                    res.origin,
+                    f"{describe(res)}: CloudStack compares names without case, so this is "
+                    f"the same name as {describe(first)} at {first.origin}",
+                )
+
+
 RULES = (
     range_geometry,
     first_management_range,
@@ -416,4 +565,10 @@ RULES = (
     traffic_placement,
     zone_shape,
     broadcast_domain,
+    providers,
+    names_without_case,
+    setting_names,
+    setting_scopes,
+    setting_categories,
+    setting_values,
 )

@@ -26,15 +26,23 @@ def ipv4(value: Any) -> str:
         raise ValueError(f"{value!r} is not a valid IPv4 address") from None
 
 
+PREFIX_BOUNDS = (8, 30)  # a pod or range subnet outside these is a typo, never a plan
+
+
 def netmask(value: Any) -> str:
     """A dotted netmask with contiguous ones (255.255.255.0); '/24' or 24 also accepted."""
     text = str(value).strip().lstrip("/")
     try:
-        if text.isdigit():
-            return str(ipaddress.IPv4Network(f"0.0.0.0/{text}").netmask)
-        return str(ipaddress.IPv4Network(f"0.0.0.0/{text}").netmask)
+        network = ipaddress.IPv4Network(f"0.0.0.0/{text}")
     except ValueError:
         raise ValueError(f"{value!r} is not a valid netmask") from None
+    low, high = PREFIX_BOUNDS
+    if not low <= network.prefixlen <= high:
+        raise ValueError(
+            f"netmask {value!r} is a /{network.prefixlen}: a pod or range subnet must be "
+            f"between /{low} and /{high} (CloudStack would take a /0 as given)"
+        )
+    return str(network.netmask)
 
 
 def cidr(value: Any) -> str:
@@ -85,6 +93,11 @@ def vlan(value: Any) -> str | int:
     return int(text)
 
 
+def vlan_uri(value: Any) -> str:
+    """A VLAN as a broadcast URI: vlan://untagged or vlan://11."""
+    return f"vlan://{vlan(value)}"
+
+
 def vlan_ranges(value: Any) -> str:
     """Guest VLAN/VNI ranges, normalised like the server: sorted, consecutive ids merged.
 
@@ -104,6 +117,8 @@ def vlan_ranges(value: Any) -> str:
         if start > end:
             raise ValueError(f"VLAN range {item!r} starts after it ends")
         spans.append((start, end))
+    if not spans:
+        raise ValueError("no VLAN range given (remove the key to leave the ranges unmanaged)")
     return ",".join(f"{a}-{b}" for a, b in merge_spans(spans))
 
 
@@ -149,11 +164,31 @@ def upper(value: Any) -> str:
     return text(value).upper()
 
 
-def str_list(max_items: int, parse: Any = text) -> Any:
-    """A list of at most max_items values; a single value is a list of one."""
+def isolation(value: Any) -> str:
+    """One isolation method (VLAN, VXLAN, GRE, STT, L3, ...): createPhysicalNetwork refuses
+    more than one (NetworkServiceImpl.createPhysicalNetwork, 431)."""
+    method = upper(value)
+    if "," in method:
+        raise ValueError(f"{value!r}: a physical network has one isolation method")
+    return method
+
+
+def tag(value: Any) -> str:
+    """A physical network tag. CloudStack stores tags comma-joined, so a comma would split
+    one tag into two on the way back."""
+    out = text(value)
+    if "," in out:
+        raise ValueError(f"tag {value!r} contains a comma; write one tag")
+    return out
+
+
+def str_list(max_items: int, parse: Any = text, min_items: int = 0) -> Any:
+    """A list of min_items to max_items values; a single value is a list of one."""
 
     def parse_list(value: Any) -> tuple[Any, ...]:
         items = value if isinstance(value, list | tuple) else [value]
+        if len(items) < min_items:
+            raise ValueError(f"at least {min_items} value(s) needed, got {len(items)}")
         if len(items) > max_items:
             raise ValueError(f"at most {max_items} value(s) allowed, got {len(items)}")
         return tuple(parse(v) for v in items)

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,20 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from cstool import apispec
 from cstool.simulator.commands import COMMANDS, ApiRefusal, P, ParamError
+from cstool.simulator.commands.core import setting
 from cstool.simulator.settings import seed
 from cstool.simulator.store import Store, public
 
 API_PATH = "/client/api"
 IN_PROCESS_ENDPOINT = "http://simulator.cstool.invalid/client/api"
 CONTENT_TYPE = "application/json; charset=UTF-8"
+FORM = "application/x-www-form-urlencoded"
 EXPIRES_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
+DEFAULT_VERSION = "4.22.0.0"
+# ApiServer.verifyRequest: with enforce.post.requests.and.timestamps, expires at most 15 min ahead
+MAX_EXPIRES_AHEAD = timedelta(minutes=15)
 
 
 # --- signatures (ApiServer.verifyRequest) ------------------------------------------------
@@ -54,16 +60,83 @@ def signature(params: dict[str, str], secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _expired(value: str | None) -> bool:
-    if not value:
-        return True
+def _expires(value: str | None) -> datetime | None:
+    """The `expires` time (DateUtil.parseTZDateString), or None when absent or unreadable."""
     for fmt in EXPIRES_FORMATS:
         try:
-            when = datetime.strptime(value.replace("Z", "+0000"), fmt)
+            return datetime.strptime((value or "").replace("Z", "+0000"), fmt)
         except ValueError:
             continue
-        return when <= datetime.now(UTC)
-    return True
+    return None
+
+
+def _timestamp_refused(lower: dict[str, str], enforced: bool) -> bool:
+    """ApiServer.verifyRequest: signature version 3 needs a readable `expires` in the future;
+    with enforce.post.requests.and.timestamps it is mandatory and at most 15 minutes ahead."""
+    now = datetime.now(UTC)
+    if lower.get("signatureversion") == "3":
+        when = _expires(lower.get("expires"))
+        return when is None or when <= now or (enforced and when > now + MAX_EXPIRES_AHEAD)
+    return enforced
+
+
+# --- versions (the `since` of commands and parameters, cstool/data/api-spec.json) ---------
+
+
+def version_tuple(text: str | None) -> tuple[int, int, int, int] | None:
+    """4.20 / 4.21.0 / 4.22.0.0-SNAPSHOT -> (4, 21, 0, 0); None when it names no version."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)*)", text or "")
+    if not m:
+        return None
+    parts = [int(x) for x in m.group(1).split(".")[:4]] + [0, 0, 0, 0]
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def _newer(since: str | None, version: tuple[int, int, int, int]) -> bool:
+    when = version_tuple(since)
+    return when is not None and when > version
+
+
+# ApiServlet.GET_REQUEST_COMMANDS / GET_REQUEST_COMMANDS_LIST: what may still come by GET
+_GET_COMMANDS = re.compile(r"^(get|list|query|find)\w+$")
+_GET_COMMAND_NAMES = frozenset(
+    {
+        "isaccountallowedtocreateofferingswithtags",
+        "readyforshutdown",
+        "cloudianisenabled",
+        "quotabalance",
+        "quotasummary",
+        "quotatarifflist",
+        "quotaisenabled",
+        "quotastatement",
+        "verifyoauthcodeandgetuser",
+    }
+)
+ENFORCE_POST = "enforce.post.requests.and.timestamps"
+
+
+def post_refusal(command: str | None, method: str, params: dict[str, str]) -> str | None:
+    """The 400 text a server with enforce.post.requests.and.timestamps gives a state-changing
+    command not sent by POST, else None. Copies ApiServlet.isStateChangingCommandUsingPOST and
+    the message of ApiServlet.processRequestInContext: a command is read-only when its
+    lower-cased name matches ^(get|list|query|find)... or is in a short list; updateConfiguration
+    by GET is allowed only for this very setting (so it can be turned off)."""
+    if command is None:
+        return "State changing command null needs to be sent using POST request"
+    name = command.lower()
+    if method.upper() == "POST" or _GET_COMMANDS.match(name) or name in _GET_COMMAND_NAMES:
+        return None
+    if name == "updateconfiguration":
+        if params.get("name", "").lower() == ENFORCE_POST:
+            return None
+        if "name" in params:
+            return f"Changes for configuration {params['name']} needs to be sent using POST request"
+    return f"State changing command {command} needs to be sent using POST request"
+
+
+def _class_name(command: str) -> str:
+    spec = apispec.command(command)
+    return spec.class_name if spec else f"org.apache.cloudstack.api.command.admin.{command}Cmd"
 
 
 # --- faults ------------------------------------------------------------------------------
@@ -146,6 +219,7 @@ class Simulator:
         keys: dict[str, str] | None = None,
         faults: Iterable[Fault] = (),
         job_polls: int = 1,
+        version: str = DEFAULT_VERSION,
     ) -> None:
         self.store = Store.load(state)
         with self.store.transaction():
@@ -154,16 +228,42 @@ class Simulator:
         self.keys = dict(keys or {})
         self.faults = Faults(faults)
         self.job_polls = job_polls  # queryAsyncJobResult answers "pending" this many times
+        self.version = DEFAULT_VERSION
+        self.pretend(version)
+        self._read_startup_settings()
+
+    def pretend(self, version: str) -> None:
+        """Be this CloudStack version: listCapabilities reports it; newer commands are unknown
+        and newer parameters ignored, as on a server of that version."""
+        parsed = version_tuple(version)
+        if parsed is None:
+            raise ValueError(f"not a CloudStack version: {version!r} (write e.g. 4.20.1.0)")
+        self.version, self._version = version, parsed
+
+    def _read_startup_settings(self) -> None:
+        """Settings the server reads once, when it starts; changing them later takes a
+        restart (here: a new Simulator on the same state)."""
+        with self.store.lock:
+            # ApiServer.start: isPostRequestsAndTimestampsEnforced = EnforcePostRequests...value()
+            self.enforce_post = setting(self.store, ENFORCE_POST).strip().lower() == "true"
+            # ConfigurationManagerImpl.configure: _defaultPageSize = NumbersUtil.parseLong(
+            # default.page.size, 500); BaseListCmd.configure keeps it in static s_maxPageSize
+            try:
+                self.max_page_size = int(setting(self.store, "default.page.size").strip())
+            except ValueError:
+                self.max_page_size = 500
 
     @classmethod
-    def shared(cls, state: Path, keys: dict[str, str]) -> Simulator:
-        """One simulator per state file in this process (saved at exit at the latest)."""
+    def shared(cls, state: Path, keys: dict[str, str], version: str | None = None) -> Simulator:
+        """One simulator per state file in this process (saved at exit at the latest),
+        pretending to be `version` (the default when None) from now on."""
         path = state.resolve()
         with _SHARED_LOCK:
             sim = _SHARED.get(path)
             if sim is None:
                 sim = _SHARED[path] = cls(state)
             sim.keys.update(keys)
+            sim.pretend(version or DEFAULT_VERSION)
             return sim
 
     @property
@@ -171,17 +271,46 @@ class Simulator:
         return self.faults.calls
 
     def handle(
-        self, params: dict[str, str], faults: Faults | None = None, job_polls: int | None = None
+        self,
+        params: dict[str, str],
+        faults: Faults | None = None,
+        job_polls: int | None = None,
+        method: str = "GET",
     ) -> Reply:
-        """Answer one API request (decoded parameters) as CloudStack would."""
+        """Answer one API request (decoded parameters, sent by `method`) as CloudStack would."""
         command = params.get("command")
+        if self.enforce_post:  # checked before the signature (ApiServlet.processRequestInContext)
+            text = post_refusal(command, method, params)
+            if text is not None:
+                known = command is not None and self._known_command(command)
+                return self._error(command if known else None, 400, text)
         refused = self._authenticate(params)
         if refused is not None:
             return refused
         assert command is not None
         faults_now = (faults or self.faults).for_call(command)
         polls = self.job_polls if job_polls is None else job_polls
-        return self._handle(command, params, faults_now, polls)
+        return self._handle(command, self._known_params(command, params), faults_now, polls)
+
+    def _known_params(self, command: str, params: dict[str, str]) -> dict[str, str]:
+        """The parameters without those newer than this version: a server ignores parameters
+        it does not declare (ParamGenericValidationWorker.handle only logs a warning)."""
+        spec = apispec.command(command)
+        if spec is None:
+            return params
+        kept = {}
+        for name, value in params.items():
+            param = spec.params.get(name.split("[", 1)[0].lower())
+            if param is None or not _newer(param.since, self._version):
+                kept[name] = value
+        return kept
+
+    def _known_command(self, command: str) -> bool:
+        """A command this version has (ApiServer.verifyRequest: s_apiNameCmdClassMap)."""
+        if command == "queryAsyncJobResult":
+            return True
+        spec = apispec.command(command)
+        return command in COMMANDS and not (spec is not None and _newer(spec.since, self._version))
 
     def _handle(
         self, command: str, params: dict[str, str], faults: list[Fault], polls: int
@@ -200,9 +329,32 @@ class Simulator:
                     f"(simulator fault {fault.command}#{fault.nth or '*'} on {command})",
                 )
         reply = self._dispatch(command, params, any(f.action == "job" for f in faults), polls)
+        reply = self._page_size_checked(command, params, reply)
+        if command == "listCapabilities" and reply.status == 200:
+            # ListCapabilitiesCmd reports the management server's version: the one pretended
+            reply.body["listcapabilitiesresponse"]["capability"]["cloudstackversion"] = self.version
         if any(f.action == "lose" for f in faults):
             raise Dropped(command)
         return reply
+
+    def _page_size_checked(self, command: str, params: dict[str, str], reply: Reply) -> Reply:
+        """BaseListCmd.getPageSize: a pagesize above default.page.size as read at start-up
+        answers 431. Only paged commands ask for it (in execute, after the other checks);
+        lists that ignore paging (listTrafficTypes, ...) never refuse it."""
+        spec = apispec.command(command)
+        limit = self.max_page_size
+        if reply.status != 200 or spec is None or not spec.paged or limit == -1:
+            return reply
+        raw = {k.lower(): v for k, v in params.items()}.get("pagesize")
+        try:
+            size = int(raw) if raw is not None else None
+        except ValueError:
+            return reply
+        if size is None or size <= limit:
+            return reply
+        return self._error(
+            command, 431, f"Page size can't exceed max allowed page size value: {limit}"
+        )
 
     def _authenticate(self, params: dict[str, str]) -> Reply | None:
         command = params.get("command")
@@ -216,11 +368,11 @@ class Simulator:
             and given is not None
             and hmac.compare_digest(signature(params, secret).encode(), given.encode())
         )
-        if ok and lower.get("signatureversion") == "3" and _expired(lower.get("expires")):
+        if ok and _timestamp_refused(lower, self.enforce_post):
             ok = False
-        if not ok or command not in COMMANDS and command != "queryAsyncJobResult":
+        if not ok or not self._known_command(command):
             return self._error(
-                None if command not in COMMANDS else command,
+                command if self._known_command(command) else None,
                 401,
                 "unable to verify user credentials and/or request signature",
             )
@@ -240,7 +392,13 @@ class Simulator:
         if fail_job and spec.mode != "sync":  # the job fails before it changes anything
             with self.store.transaction():
                 failure = (530, f"Injected failure (simulator): {command} job failed")
-                return Reply(200, {key: self._job(command, None, failure, polls)})
+                job = self._job(command, None, failure, polls)
+                if spec.mode == "async_create":
+                    # BaseAsyncCreateCmd answers {jobid, id} (api-spec.json
+                    # initial_response_keys, e.g. createPhysicalNetwork); the injected
+                    # failure leaves no row behind, so the id names nothing
+                    job = {"id": self.store.new_id(), **job}
+                return Reply(200, {key: job})
         with self.store.transaction() as store:
             try:
                 result = spec.handler(store, P(command, params))
@@ -275,7 +433,9 @@ class Simulator:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
         self.store.jobs[jobid] = {
             "jobid": jobid,
-            "cmd": f"org.apache.cloudstack.api.command.admin.{command}Cmd",
+            # AsyncJobResponse.cmd is the command's Java class name (ApiServer.queueCommand
+            # stores cmdObj.getClass().getName()); api-spec.json `source` names that class
+            "cmd": _class_name(command),
             "created": now,
             "completed": now,
             "_polls": polls,
@@ -322,13 +482,20 @@ class Simulator:
 # --- in-process: a requests adapter under the cs client ----------------------------------
 
 
-def request_params(url: str, body: bytes | str | None) -> tuple[str, dict[str, str]]:
-    """The path and the decoded parameters of a request (query and form body merged)."""
+def request_params(
+    url: str, body: bytes | str | None, content_type: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """The path and the decoded parameters of a request: a form-encoded body (POST) and the
+    query string merged, the query winning (ApiServlet.processRequestInContext: the servlet's
+    parameter map, then utf8Fixup puts the query-string values over it). A body of another
+    content type holds no parameters for the servlet; None means form-encoded."""
     parts = urlsplit(url)
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    if body:
+    params: dict[str, str] = {}
+    is_form = content_type is None or content_type.split(";")[0].strip().lower() == FORM
+    if body and is_form:
         text = body.decode() if isinstance(body, bytes) else body
         params.update(parse_qsl(text, keep_blank_values=True))
+    params.update(parse_qsl(parts.query, keep_blank_values=True))
     return parts.path, params
 
 
@@ -344,12 +511,15 @@ class SimAdapter(BaseAdapter):
         self.job_polls = job_polls
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        path, params = request_params(request.url or "", request.body)
+        body = request.body if isinstance(request.body, bytes | str) else None
+        content_type = str(request.headers.get("Content-Type") or FORM)
+        path, params = request_params(request.url or "", body, content_type)
         if path != API_PATH:
             reply = Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
         else:
             try:
-                reply = self.sim.handle(params, self.faults, self.job_polls)
+                method = request.method or "GET"
+                reply = self.sim.handle(params, self.faults, self.job_polls, method)
             except Dropped as exc:
                 raise requests.ConnectionError(
                     f"Connection aborted: simulated drop on {exc}", request=request
@@ -380,12 +550,13 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Th
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            path, params = request_params(self.path, body)
+            content_type = self.headers.get("Content-Type") or ""
+            path, params = request_params(self.path, body, content_type)
             if path != API_PATH:
                 reply = Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
             else:
                 try:
-                    reply = sim.handle(params)
+                    reply = sim.handle(params, method=self.command)
                 except Dropped:
                     self.close_connection = True
                     return

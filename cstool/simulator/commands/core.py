@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cstool.simulator.settings import global_value, zone_value
 from cstool.simulator.store import Store, public
 
 # --- errors and parameters ---------------------------------------------------------------
@@ -145,12 +146,10 @@ def overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def setting(store: Store, name: str, zoneid: str | None = None) -> str:
-    if zoneid:
-        row = store.get("zoneconfig", f"{zoneid}/{name}")
-        if row is not None:
-            return str(row["value"])
-    row = store.get("globalconfig", name)
-    return "" if row is None else str(row.get("value") or "")
+    """A setting's value as the server's code reads it: the zone's, else the global one, else
+    the declared default (settings.py); "" for null."""
+    value = zone_value(store, zoneid, name) if zoneid else global_value(store, name)
+    return value or ""
 
 
 def paged(store: Store, p: P, items: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -162,9 +161,9 @@ def paged(store: Store, p: P, items: list[dict[str, Any]], key: str) -> dict[str
         raise ParamError(431, '"pagesize" parameter is required when "page" is specified')
     if size == -1 and page is not None:
         raise ParamError(431, "Can't specify page parameter when pagesize is -1 (Unlimited)")
+    # a pagesize above the limit is refused by the transport, with the limit read at
+    # start-up as BaseListCmd does; without pagesize the list is cut at the limit
     limit = int(setting(store, "default.page.size") or 500)
-    if size is not None and size > limit and limit != -1:
-        raise ParamError(431, f"Page size can't exceed max allowed page size value: {limit}")
     total = len(items)
     if size is None:
         size = limit

@@ -1,266 +1,639 @@
 """Public and guest (VLAN) IP ranges, and storage network ranges.
 
+The VLAN ranges follow ConfigurationManagerImpl.createVlanAndPublicIpRange (the command's
+outer method and the inner one it calls through commitVlan) and updateVlanAndPublicIpRange;
+the storage ranges follow StorageNetworkManagerImpl. Only IPv4 ranges are simulated.
+
+The storage range commands catch every exception and fail their job with 530 and the
+exception's message (Create/Update/DeleteStorageNetworkIpRangeCmd.execute), so every refusal
+below them is a 530 job failure; only parameter problems are synchronous 431s.
+
 Never imports cstool.model or cstool.cloud.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import re
 from typing import Any
 
 from cstool.simulator.commands.core import (
     ApiRefusal,
     P,
-    cidr_of,
     command,
     filtered,
-    inside,
-    ipv4,
-    keyword,
-    overlap,
     paged,
     vlan_ids,
-    vlan_value,
+)
+from cstool.simulator.commands.pods import (
+    UNTAGGED,
+    UriSyntax,
+    broadcast_value,
+    check_ip_range,
+    cidr_size,
+    db_id,
+    ip2long,
+    ip_valid,
+    java_int,
+    java_split,
+    netmask_valid,
+    pod_text,
+    ranges_overlap,
+    split_ranges,
+    subnet,
+    uri_parts,
+    vlan_to_uri,
 )
 from cstool.simulator.store import Store, public
+
+SYSTEM_DOMAIN_ID = "0b5ad0a8-0000-0000-0000-000000000001"
+BROADCAST_SCHEMES = {  # the schemes of Networks.BroadcastDomainType
+    "vlan", "vs", "vnet", "storage", "lswitch", "mido", "pvlan", "vxlan", "vcs",
+    "opendaylight", "tf", "nsx", "netris",
+}  # fmt: skip
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _cidr(gateway: str, netmask: str) -> str:
+    """NetUtils.getCidrFromGatewayAndNetmask (no validation)."""
+    size = cidr_size(netmask)
+    return f"{subnet(gateway, size)}/{size}"
+
+
+def _cidr_pair(cidr: str) -> tuple[int, int]:
+    address, _, size = cidr.partition("/")
+    return ip2long(address), int(size)
+
+
+def _networks_overlap(a: str, b: str) -> bool:
+    """NetUtils.isNetworksOverlap: equal at the shorter prefix."""
+    (addr_a, size_a), (addr_b, size_b) = _cidr_pair(a), _cidr_pair(b)
+    shift = 32 - min(size_a, size_b)
+    return addr_a >> shift == addr_b >> shift
+
+
+def _same_subnet(ip1: str | None, ip2: str | None, netmask: str) -> bool:
+    """NetUtils.sameSubnet (true when either address is missing)."""
+    if not ip1 or not ip2:
+        return True
+    mask = ip2long(netmask)
+    return ip2long(ip1) & mask == ip2long(ip2) & mask
+
+
+def _network_text(store: Store, net: dict[str, Any]) -> str:
+    """NetworkVO.toString()."""
+    offering = db_id(store.get("networkoffering", net.get("networkofferingid")) or {})
+    return (
+        f'Network {{"id": {db_id(net)}, "name": "{net.get("name")}", "uuid": "{net["id"]}", '
+        f'"networkofferingid": {offering}}}'
+    )
+
+
+def _guest_type(net: dict[str, Any]) -> str | None:
+    """Network.getGuestType(): system networks have none."""
+    return None if net.get("_system") else net.get("type")
+
+
+def _offering(store: Store, net: dict[str, Any]) -> dict[str, Any]:
+    return store.get("networkoffering", net.get("networkofferingid")) or {}
+
+
+def _offering_has(store: Store, net: dict[str, Any], service: str) -> bool:
+    return any(s.get("name") == service for s in _offering(store, net).get("service") or [])
+
+
+def _specify_ip_ranges(store: Store, net: dict[str, Any]) -> bool:
+    """Network.getSpecifyIpRanges(); of the system offerings only System-Public-Network and
+    System-Storage-Network have it (ConfigurationServerImpl.createDefaultNetworkOfferings)."""
+    if net.get("_system"):
+        return net.get("traffictype") in ("Public", "Storage")
+    return bool(net.get("specifyipranges"))
+
+
+def _shared_without_specify_vlan(store: Store, net: dict[str, Any]) -> bool:
+    """NetworkOrchestrator.isSharedNetworkWithoutSpecifyVlan."""
+    offering = _offering(store, net)
+    return (
+        not net.get("_system")
+        and offering.get("traffictype") == "Guest"
+        and offering.get("guestiptype") == "Shared"
+        and not offering.get("specifyvlan")
+    )
+
+
+def _from_string_value(vlan: str) -> str | None:
+    """BroadcastDomainType.getValue(BroadcastDomainType.fromString(vlan)); fromString's
+    refusals are CloudRuntimeExceptions (530)."""
+    if re.fullmatch(r"[+-]?[0-9]+", vlan) and -(2**63) <= int(vlan) < 2**63:  # Long.parseLong
+        return vlan
+    if not vlan.strip():
+        raise ApiRefusal(530, "Expected VLAN or VXLAN but got a null isolation method")
+    if vlan.lower() == UNTAGGED:
+        return UNTAGGED
+    try:
+        scheme, _, _ = uri_parts(vlan)
+    except UriSyntax:
+        raise ApiRefusal(530, f"string is not a broadcast URI: {vlan}") from None
+    if scheme not in BROADCAST_SCHEMES:  # matched exactly, lower case
+        raise ApiRefusal(530, f"string '{vlan}' has an unknown BroadcastDomainType.")
+    return broadcast_value(vlan)
+
+
+def _expand_vlans(value: str | None) -> set[int]:
+    """UriUtils.expandVlanUri: "a-b,c" as numbers; anything unreadable adds nothing."""
+
+    def num(text: str) -> int:
+        try:
+            return java_int(text)
+        except ApiRefusal:
+            return -1
+
+    out: set[int] = set()
+    for part in java_split(value or "", ","):
+        bounds = java_split(part, "-") if part else []
+        if len(bounds) == 2:
+            lo, hi = num(bounds[0]), num(bounds[1])
+            if -1 < lo <= hi:
+                out.update(range(lo, hi + 1))
+        elif bounds and num(bounds[0]) > -1:
+            out.add(num(bounds[0]))
+    return out
+
+
+def _same_isolation_id(one: str | None, other: str | None) -> bool:
+    """NetUtils.isSameIsolationId."""
+    if not one and not other:
+        return True
+    if one is None or other is None:
+        return False
+    if UNTAGGED in one and UNTAGGED in other:
+        return True
+    one = one[len("vlan://") :] if one.startswith("vlan://") else one
+    other = other[len("vlan://") :] if other.startswith("vlan://") else other
+    return one.lower() == other.lower()
+
 
 # --- VLAN (public and guest) IP ranges ---------------------------------------------------
 
 
-def _range_view(r: dict[str, Any]) -> dict[str, Any]:
-    return public(r)
+def _range_view(store: Store, r: dict[str, Any]) -> dict[str, Any]:
+    """ApiResponseHelper.createVlanIpRangeResponse: account and domain are those of a guest
+    network's owner (system, ROOT here); a public range shows none."""
+    view = public(r)
+    net = store.get("network", r.get("networkid")) or {}
+    if net.get("traffictype") == "Guest":
+        view.update(account="system", domain="ROOT", domainid=SYSTEM_DOMAIN_ID)
+    else:
+        for key in ("account", "domain", "domainid"):
+            view.pop(key, None)
+    if r.get("gateway") and r.get("netmask"):
+        view["cidr"] = _cidr(r["gateway"], r["netmask"])
+    return view
 
 
-def _public_physical_network(store: Store, zoneid: str) -> dict[str, Any] | None:
-    for pn in store.rows("physicalnetwork", zoneid=zoneid):
-        if store.rows("traffictype", physicalnetworkid=pn["id"], traffictype="Public"):
-            return pn
-    return None
+def _default_physical_network(store: Store, zone: dict[str, Any], traffic: str) -> str:
+    """NetworkModelImpl.getDefaultPhysicalNetworkByZoneAndTrafficType."""
+    found: list[str] = [
+        pn["id"]
+        for pn in store.rows("physicalnetwork", zoneid=zone["id"])
+        if store.rows("traffictype", physicalnetworkid=pn["id"], traffictype=traffic)
+    ]
+    if not found:
+        raise ApiRefusal(
+            431,
+            f"Unable to find the default physical network with traffic={traffic} in the "
+            "specified zone id",
+        )
+    if len(found) > 1:
+        raise ApiRefusal(
+            431,
+            f"More than one physical networks exist in zone id={db_id(zone)} with traffic "
+            f"type={traffic}",
+        )
+    return found[0]
 
 
-def _check_zone_overlap(
-    store: Store,
-    zone: dict[str, Any],
-    net: ipaddress.IPv4Network,
-    gateway: str,
-    vlan: str,
-    lo: int,
-    hi: int,
-    public_range: bool,
-    but: str | None = None,
-) -> None:
-    for other in store.rows("vlaniprange", zoneid=zone["id"]):
-        if other["id"] == but:
-            continue
-        onet = ipaddress.IPv4Network(other["cidr"])
-        if not net.overlaps(onet):
-            continue
-        ovlan = other["vlan"][len("vlan://") :]
-        if vlan == "untagged" or ovlan == vlan:
-            if other["gateway"] != gateway or onet != net:
+def _target_network(
+    store: Store, zone: dict[str, Any], network: dict[str, Any] | None, public_range: bool
+) -> dict[str, Any]:
+    """The network the range is for (createVlanAndPublicIpRange(cmd))."""
+    basic = zone["networktype"] == "Basic"
+    system = [n for n in store.rows("network", zoneid=zone["id"]) if n.get("_system")]
+    guests = [n for n in store.rows("network", zoneid=zone["id"]) if not n.get("_system")]
+    if public_range:
+        if network is None:  # NetworkModelImpl.getSystemNetworkByZoneAndTrafficType
+            found = [n for n in system if n.get("traffictype") == "Public"]
+            if not found:
+                raise ApiRefusal(
+                    431, f"Unable to find network with traffic type Public in zone {db_id(zone)}"
+                )
+            return found[0]
+        if _guest_type(network) is not None or network.get("traffictype") != "Public":
+            raise ApiRefusal(431, f"Can't find Public network {_network_text(store, network)}")
+        return network
+    if network is None:
+        if basic:  # NetworkModelImpl.getExclusiveGuestNetwork
+            shared = [n for n in guests if n.get("type") == "Shared"]
+            if len(shared) != 1:
                 raise ApiRefusal(
                     431,
-                    f"The IP range with tag: {other['vlan']} in zone "
-                    f"{zone['name']} has already been added with gateway "
-                    f"{other['gateway']} ,and netmask {other['netmask']}, Please "
-                    "specify the gateway/netmask if you want to extend ip range",
+                    ("Unable to find network" if not shared else "Found more than 1 network")
+                    + f" with trafficType Guest and guestType Shared in zone {db_id(zone)}",
                 )
-            if overlap((lo, hi), (ipv4(other["startip"], "ip"), ipv4(other["endip"], "ip"))):
-                raise ApiRefusal(
-                    431,
-                    f"The IP range already has IPs that overlap with the new "
-                    f"range {other['startip']}-{other['endip']}. Please specify a "
-                    "different start IP/end IP.",
-                )
-        elif public_range or other["forvirtualnetwork"]:
+            return shared[0]
+        # NetworkModelImpl.getNetworkWithSecurityGroupEnabled
+        with_sg = [n for n in guests if _offering_has(store, n, "SecurityGroup")]
+        if not with_sg:
+            raise ApiRefusal(431, "Network id is required for Direct vlan creation ")
+        return with_sg[0]
+    kind = _guest_type(network)
+    if kind is None or kind == "Isolated" and _offering_has(store, network, "SourceNat"):
+        raise ApiRefusal(
+            431,
+            f"Can't create direct vlan for network {_network_text(store, network)} with "
+            f"type: {kind}",
+        )
+    return network
+
+
+def _subset_or_superset(
+    existing: tuple[str, str], new: tuple[str | None, str | None], ips: tuple[str, str]
+) -> str:
+    """ConfigurationManagerImpl.checkIfSubsetOrSuperset and NetUtils.
+    isNetworkASubsetOrSupersetOfNetworkB: same, superset, subset or neither."""
+    gateway, netmask = new
+    start, end = ips
+    if gateway is None and netmask is None:
+        same = _same_subnet(start, existing[0], existing[1])
+        return "same" if same and _same_subnet(end, existing[0], existing[1]) else "neither"
+    if gateway is None or netmask is None:
+        raise ApiRefusal(
+            431, "either both netmask and gateway should be passed or both should me omited."
+        )
+    if not _same_subnet(start, gateway, netmask):
+        raise ApiRefusal(431, "The start ip and gateway do not belong to the same subnet")
+    if not _same_subnet(end, gateway, netmask):
+        raise ApiRefusal(431, "The end ip and gateway do not belong to the same subnet")
+    (a, size_a), (b, size_b) = _cidr_pair(_cidr(gateway, netmask)), _cidr_pair(_cidr(*existing))
+    shift = 32 - min(size_a, size_b)
+    if a >> shift != b >> shift:
+        return "neither"
+    return "superset" if size_a < size_b else "same" if size_a == size_b else "subset"
+
+
+def _validate_ip_range(
+    vlans: list[dict[str, Any]], new: tuple[str | None, str | None], ips: tuple[str, str]
+) -> tuple[bool, tuple[str | None, str | None]]:
+    """ConfigurationManagerImpl.validateIpRange and hasSameSubnet (IPv4): a guest range
+    either extends one of the network's subnets or adds a new, unrelated one. (The
+    simulator's networks carry no gateway/cidr of their own.)"""
+    existing: tuple[str | None, str | None] = (None, None)
+    same = False
+    for v in vlans:
+        existing = (v["gateway"], v["netmask"])
+        found = _subset_or_superset((v["gateway"], v["netmask"]), new, ips)
+        if found in ("superset", "subset"):
             raise ApiRefusal(
                 431,
-                f"The IP range with tag: {vlan} has already been added for "
-                f"another vlan {other['vlan']} in the same subnet {onet}",
+                f"The subnet you are trying to add is a {found} of the existing subnet "
+                f"having gateway {v['gateway']} and netmask {v['netmask']}",
             )
-    for pod in store.rows("pod", zoneid=zone["id"]):
-        for r in pod["_ranges"]:
-            if overlap((lo, hi), (ipv4(r["start"], "ip"), ipv4(r["end"], "ip"))):
+        if found == "same":
+            if new[0] is not None and new[0] != v["gateway"]:
                 raise ApiRefusal(
                     431,
-                    f"The IP range overlaps with the private IP range "
-                    f"{r['start']}-{r['end']} of pod {pod['name']}",
+                    "The gateway of the subnet should be unique. The subnet already has a "
+                    f"gateway {v['gateway']}",
                 )
+            same = True
+            break
+    if new == (None, None) and not same:
+        raise ApiRefusal(
+            431,
+            "The ip range dose not belong to any of the existing subnets, Provide the netmask "
+            "and gateway if you want to add new subnet",
+        )
+    details = existing if same else new
+    if details[0] is None:  # ip2Long(null)
+        raise ApiRefusal(530, 'Cannot invoke "String.split(String)" because "ip" is null')
+    if ranges_overlap(ips[0], ips[1], details[0], details[0]):
+        raise ApiRefusal(431, "The gateway ip should not be the part of the ip range being added.")
+    return same, details
+
+
+def _check_overlap_private(store: Store, zone: dict[str, Any], start: str, end: str) -> None:
+    """ConfigurationManagerImpl.checkOverlapPrivateIpRange: no pod management range of the
+    zone may overlap."""
+    for pod in store.rows("pod", zoneid=zone["id"]):
+        for parts in split_ranges(pod):
+            if len(parts) > 1 and ip_valid(parts[0]) and ip_valid(parts[1]):
+                if ranges_overlap(start, end, parts[0], parts[1]):
+                    raise ApiRefusal(
+                        431,
+                        "The Start IP and EndIP address range overlap with private IP :"
+                        f"{parts[0]}:{parts[1]}",
+                    )
+
+
+def _check_zone_vlan_ip_overlap(
+    store: Store, zone: dict[str, Any], network: dict[str, Any], new: dict[str, str]
+) -> None:
+    """ConfigurationManagerImpl.checkZoneVlanIpOverlap: against every range of the zone whose
+    subnet overlaps. An untagged new range, or one on the same VLAN, must extend it (same
+    gateway and netmask, no common address); on another VLAN it is refused when either side
+    is a public network."""
+    vlan, cidr = new["vlan"], new["cidr"]
+    for other in store.rows("vlaniprange", zoneid=zone["id"]):
+        if not (other.get("gateway") and other.get("netmask") and other.get("networkid")):
+            continue
+        if not _networks_overlap(cidr, _cidr(other["gateway"], other["netmask"])):
+            continue
+        if UNTAGGED in vlan.lower() or _expand_vlans(_from_string_value(vlan)) & _expand_vlans(
+            _from_string_value(other["vlan"])
+        ):
+            if new["gateway"] != other["gateway"] or new["netmask"] != other["netmask"]:
+                raise ApiRefusal(
+                    431,
+                    f"The IP range has already been added with gateway {other['gateway']} ,and "
+                    f"netmask {other['netmask']}, Please specify the gateway/netmask if you "
+                    "want to extend ip range",
+                )
+            if not cidr.endswith("/31") and ranges_overlap(
+                new["startip"], new["endip"], other["startip"], other["endip"]
+            ):
+                raise ApiRefusal(
+                    431,
+                    "The IP range already has IPs that overlap with the new range. Please "
+                    "specify a different start IP/end IP.",
+                )
+        else:
+            onet = store.get("network", other["networkid"]) or {}
+            if "Public" in (network.get("traffictype"), onet.get("traffictype")):
+                raise ApiRefusal(
+                    431,
+                    f"The IP range with tag: {other['vlan']} in zone {zone['name']} has "
+                    "overlapped with the subnet. Please specify a different gateway/netmask.",
+                )
+
+
+def _check_inner(
+    store: Store,
+    zone: dict[str, Any],
+    network: dict[str, Any],
+    pod: dict[str, Any] | None,
+    new: dict[str, str],
+) -> None:
+    """The inner ConfigurationManagerImpl.createVlanAndPublicIpRange(zoneId, networkId, ...)."""
+    if pod is not None:
+        if pod["zoneid"] != zone["id"]:
+            raise ApiRefusal(431, f"Pod {pod_text(pod)} doesn't belong to zone id={db_id(zone)}")
+        if zone["networktype"] != "Basic" or network.get("traffictype") != "Guest":
+            raise ApiRefusal(
+                431,
+                "Pod id can be specified only for the networks of type Guest in zone of type Basic",
+            )
+    gateway, netmask, start, end = new["gateway"], new["netmask"], new["startip"], new["endip"]
+    if not ip_valid(gateway):
+        raise ApiRefusal(431, "Please specify a valid gateway")
+    if not netmask_valid(netmask):
+        raise ApiRefusal(431, "Please specify a valid netmask")
+    cidr = new["cidr"] = _cidr(gateway, netmask)
+    size = cidr_size(netmask)
+    if not all(ip_valid(x) and subnet(x, size) == subnet(gateway, size) for x in (start, end)):
+        raise ApiRefusal(431, "Please specify a valid IP range or valid netmask or valid gateway")
+    # The guest-CIDR overlap check runs only when DataCenterDao.findVnet finds the VLAN, which
+    # it is given here in its vlan:// form and so never finds.
+    # checkPublicIpRangeErrors (its subnet checks cannot fail after the one above)
+    if ip2long(start) > ip2long(end):
+        raise ApiRefusal(431, "Please specify a valid IP range.")
+    if not cidr.endswith("/31") and ranges_overlap(start, end, gateway, gateway):
+        raise ApiRefusal(431, "The gateway ip should not be the part of the ip range being added.")
+    shared_free = _shared_without_specify_vlan(store, network)
+    if not shared_free:
+        _check_zone_vlan_ip_overlap(store, zone, network, new)
+        pn = store.get("physicalnetwork", new["physicalnetworkid"]) or {}
+        value = _from_string_value(new["vlan"])
+        if value in {str(v) for v in vlan_ids(pn.get("vlan"))}:
+            raise ApiRefusal(
+                431,
+                f"The VLAN tag {new['vlan']} is already being used for dynamic vlan allocation "
+                f"for the guest network in zone {zone['name']}",
+            )
 
 
 @command("createVlanIpRange")
 def create_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
-    start_s = p.get("startip")
-    if not start_s:
-        raise ApiRefusal(431, "Please specify IPv4 or IPv6 address.")
-    end_s = p.get("endip") or start_s
-    is_public = p.boolean("forvirtualnetwork", default=True)
-    pod = p.row(store, "pod", "podid", required=False)
+    """ConfigurationManagerImpl.createVlanAndPublicIpRange(CreateVlanIpRangeCmd)."""
     network = p.row(store, "network", "networkid", required=False)
-    zoneid = p.get("zoneid") or (pod or {}).get("zoneid") or (network or {}).get("zoneid")
+    zone_row = p.row(store, "zone", "zoneid", required=False)
+    pod = p.row(store, "pod", "podid", required=False)
+    pn_row = p.row(store, "physicalnetwork", "physicalnetworkid", required=False)
+    zoneid = zone_row["id"] if zone_row else None
+    pnid = pn_row["id"] if pn_row else None
+    if network is not None:  # the network decides the zone and the physical network
+        zoneid, pnid = network["zoneid"], network.get("physicalnetworkid")
+    vlan: str | None = p.get("vlan") or UNTAGGED  # CreateVlanIpRangeCmd.getVlan
+    if not (vlan or "").strip():  # verifyAndUpdateVlanId on a blank value
+        guest = network is not None and network.get("traffictype") == "Guest"
+        vlan = None if guest else UNTAGGED  # a guest network's own VLAN: none simulated
+    if vlan and not vlan.startswith("vlan"):
+        vlan = vlan_to_uri(vlan)
+    public_range = p.boolean("forvirtualnetwork", default=True)
+    start, end = p.get("startip"), p.get("endip")
+    if p.boolean("forsystemvms") and p.get("account") is not None:
+        raise ApiRefusal(431, "Account name should not be provided when ForSystemVMs is enabled")
+    if start is None:
+        if p.get("ip6cidr") is None:
+            raise ApiRefusal(431, "StartIP or IPv6 CIDR is missing in the parameters!")
+        # not a server rule: the simulator keeps IPv4 ranges only
+        raise ApiRefusal(530, "IPv6-only ranges are not simulated")
+    end = start if end is None else end
     zone = store.get("zone", zoneid)
     if zone is None:
-        raise ApiRefusal(431, "Please specify a valid zone")
-    basic = zone["networktype"] == "Basic"
-    gateway, netmask = p.required("gateway"), p.required("netmask")
-    net = cidr_of(gateway, netmask)
-    lo, hi = ipv4(start_s, "start IP"), ipv4(end_s, "end IP")
-    if not (inside(net, lo) and inside(net, hi)):
-        raise ApiRefusal(431, "Please specify a valid IP range: it is not in the gateway's subnet")
-    if lo > hi:
-        raise ApiRefusal(431, "Please specify a valid IP range: start IP is after end IP")
-    if lo <= ipv4(gateway, "gateway") <= hi:
-        raise ApiRefusal(431, "The gateway shouldn't overlap start/end ip addresses")
-    vlan = vlan_value(p.get("vlan"))
-    if is_public:
-        if zone["networktype"] == "Advanced" and zone["securitygroupsenabled"]:
-            raise ApiRefusal(
-                431, "Can't add virtual ip range into a zone with security group enabled"
-            )
-        pn = _public_physical_network(store, zone["id"])
-        if pn is None:
+        raise ApiRefusal(431, "Unable to find zone by id null")  # no zone id, no network id
+    if pnid is None:
+        if public_range:
+            pnid = _default_physical_network(store, zone, "Public")
+        elif zone["networktype"] == "Basic" or zone["securitygroupsenabled"]:
+            pnid = _default_physical_network(store, zone, "Guest")
+        else:
             raise ApiRefusal(
                 431,
-                "Unable to find default physical network which supports "
-                f"Public traffic in zone {zone['name']}",
+                "Physical Network Id is null, please provide the Network id for Direct vlan "
+                "creation ",
             )
-        if pod is not None:
-            raise ApiRefusal(
-                431, "Pod id can be specified only for the networks of type Guest in the Basic zone"
-            )
-        if vlan != "untagged" and int(vlan) in vlan_ids(pn.get("vlan")):
-            raise ApiRefusal(
-                431,
-                f"The VLAN tag {vlan} is already being used for dynamic vlan "
-                "allocation for the guest network in zone " + zone["name"],
-            )
-        network = next(n for n in store.rows("network", zoneid=zone["id"], traffictype="Public"))
-    else:
-        if network is None:
-            shared = [
-                n
-                for n in store.rows("network", zoneid=zone["id"], traffictype="Guest")
-                if not n.get("_system")
-            ]
-            if not basic or not shared:
-                raise ApiRefusal(431, "Network id is required for Direct vlan creation")
-            network = shared[0]
-        if pod is not None and not basic:
-            raise ApiRefusal(
-                431, "Pod id can be specified only for the networks of type Guest in the Basic zone"
-            )
-        pn = store.get("physicalnetwork", network.get("physicalnetworkid"))
-    _check_zone_overlap(store, zone, net, gateway, vlan, lo, hi, is_public)
+    advanced = zone["networktype"] == "Advanced"
+    if zone["securitygroupsenabled"] and advanced and public_range:
+        raise ApiRefusal(431, "Can't add virtual ip range into a zone with security group enabled")
+    network = _target_network(store, zone, network, public_range)
+    if not _specify_ip_ranges(store, network):
+        raise ApiRefusal(
+            431, f"Network {_network_text(store, network)} doesn't support adding ip ranges"
+        )
+    gateway, netmask = p.get("gateway"), p.get("netmask")
+    same: tuple[bool, tuple[str | None, str | None]] | None = None
+    vlans = store.rows("vlaniprange", networkid=network["id"])
+    if advanced:
+        if network.get("traffictype") == "Guest":
+            if _guest_type(network) != "Shared":
+                raise ApiRefusal(
+                    431,
+                    "Can execute createVLANIpRanges on shared guest network, but type of this "
+                    f"guest network {_network_text(store, network)} is {_guest_type(network)}",
+                )
+            if vlans:
+                if vlan is None or UNTAGGED in vlan:
+                    vlan = vlans[0]["vlan"]
+                elif not _same_isolation_id(vlans[0]["vlan"], vlan):
+                    raise ApiRefusal(
+                        431,
+                        f"there is already one vlan {vlans[0]['vlan']} on network "
+                        f":{_network_text(store, network)}, only one vlan is allowed on guest "
+                        "network",
+                    )
+            same = _validate_ip_range(vlans, (gateway, netmask), (start, end))
+    elif network.get("traffictype") == "Management":
+        raise ApiRefusal(431, "Cannot execute createVLANIpRanges on management network")
+    elif zone["networktype"] == "Basic":
+        same = _validate_ip_range(vlans, (gateway, netmask), (start, end))
+    _check_overlap_private(store, zone, start, end)
+    # commitVlan: extending a subnet takes that subnet's gateway and netmask (a new subnet of
+    # a shared network needs DHCP across subnets, which the VirtualRouter has)
+    if same is not None and same[0]:
+        gateway, netmask = same[1]
+    new = {
+        "vlan": UNTAGGED if vlan is None else vlan,
+        "gateway": gateway or "",
+        "netmask": netmask or "",
+        "startip": start,
+        "endip": end,
+        "physicalnetworkid": pnid,
+    }
+    _check_inner(store, zone, network, pod, new)
     row = store.add(
         "vlaniprange",
         {
-            "forvirtualnetwork": is_public,
+            "forvirtualnetwork": public_range,
             "zoneid": zone["id"],
-            "vlan": f"vlan://{vlan}",
-            "gateway": gateway,
-            "netmask": str(net.netmask),
-            "cidr": str(net),
-            "startip": start_s,
-            "endip": end_s,
+            "vlan": new["vlan"],
+            "gateway": new["gateway"],
+            "netmask": new["netmask"],
+            "startip": start,
+            "endip": end,
             "networkid": network["id"],
-            "physicalnetworkid": (pn or {}).get("id"),
+            "physicalnetworkid": pnid,
+            # a pod mapping only when not dedicated (commitVlanAndIpRange)
             "podid": (pod or {}).get("id"),
             "podname": (pod or {}).get("name"),
             "forsystemvms": p.boolean("forsystemvms"),
-            "account": "system",
-            "domain": "ROOT",
-            "domainid": "0b5ad0a8-0000-0000-0000-000000000001",
         },
     )
-    return {"vlan": _range_view(row)}
+    return {"vlan": _range_view(store, row)}
 
 
 @command("updateVlanIpRange")
 def update_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
+    """ConfigurationManagerImpl.updateVlanAndPublicIpRange and updateVlanAndIpv4Range: the
+    range is checked against its own subnet only, never against other ranges or pods."""
     row = p.row(store, "vlaniprange", "id")
-    zone = store.get("zone", row["zoneid"])
-    gateway, netmask = p.get("gateway") or row["gateway"], p.get("netmask") or row["netmask"]
-    start_s, end_s = p.get("startip") or row["startip"], p.get("endip") or row["endip"]
-    net = cidr_of(gateway, netmask)
-    lo, hi = ipv4(start_s, "start IP"), ipv4(end_s, "end IP")
-    if not (inside(net, lo) and inside(net, hi)) or lo > hi:
-        raise ApiRefusal(431, "Please specify a valid IP range")
-    if lo <= ipv4(gateway, "gateway") <= hi:
-        raise ApiRefusal(431, "The gateway shouldn't overlap start/end ip addresses")
-    vlan = row["vlan"][len("vlan://") :]
-    _check_zone_overlap(
-        store, zone, net, gateway, vlan, lo, hi, row["forvirtualnetwork"], but=row["id"]
-    )
-    row.update(
-        gateway=gateway, netmask=str(net.netmask), cidr=str(net), startip=start_s, endip=end_s
-    )
+    if any(p.get(x) is not None for x in ("startipv6", "endipv6", "ip6gateway", "ip6cidr")):
+        raise ApiRefusal(431, "IPv6 is not support in this IP range.")
+    system = p.get("forsystemvms")
+    if system is not None and p.boolean("forsystemvms") != bool(row.get("forsystemvms")):
+        if not row.get("forvirtualnetwork"):
+            raise ApiRefusal(
+                431, "forSystemVms is not available for this IP range with vlan type: "
+                "DirectAttached",
+            )  # fmt: skip
+    gateway = p.get("gateway") if p.get("gateway") is not None else row["gateway"]
+    netmask = p.get("netmask") if p.get("netmask") is not None else row["netmask"]
+    start = p.get("startip") if p.get("startip") is not None else row["startip"]
+    end = p.get("endip") if p.get("endip") is not None else row["endip"]
+    if not ip_valid(gateway) or not netmask_valid(netmask):  # ipAndNetMaskToCidr gave null
+        raise ApiRefusal(431, f"Invalid gateway ({gateway}) or netmask ({netmask})")
+    size = cidr_size(netmask)
+    check_ip_range(start, end, subnet(gateway, size), size)
+    if ranges_overlap(start, end, gateway, gateway):
+        raise ApiRefusal(431, "The gateway shouldn't overlap the new start/end ip addresses")
+    row.update(gateway=gateway, netmask=netmask, startip=start, endip=end)
+    if system is not None:
+        row["forsystemvms"] = p.boolean("forsystemvms")
     store.touch()
-    return {"vlan": _range_view(row)}
+    return {"vlan": _range_view(store, row)}
 
 
 @command("listVlanIpRanges", list_key="vlaniprange")
 def list_vlan_ip_ranges(store: Store, p: P) -> dict[str, Any]:
+    """ManagementServerImpl.searchForVlans: a keyword matches the VLAN tag or the "start-end"
+    text (SQL LIKE) and disables every other filter."""
     rows = store.rows("vlaniprange")
-    if p.get("keyword"):  # keyword disables every other filter
-        rows = keyword(rows, p, "startip")
+    if p.get("keyword"):
+        word = str(p.get("keyword")).lower()
+        rows = [
+            r
+            for r in rows
+            if word in str(r.get("vlan")).lower() or word in f"{r['startip']}-{r['endip']}"
+        ]
     else:
         rows = filtered(rows, p, "id", "zoneid", "podid", "networkid", "vlan", "physicalnetworkid")
         if p.get("forvirtualnetwork") is not None:
             rows = [r for r in rows if r["forvirtualnetwork"] == p.boolean("forvirtualnetwork")]
-    return paged(store, p, rows, "vlaniprange")
+    return paged(store, p, [_range_view(store, r) for r in rows], "vlaniprange")
 
 
-# --- storage network ranges --------------------------------------------------------------
+# --- storage network ranges (StorageNetworkManagerImpl) ----------------------------------
 
 
 def _storage_view(r: dict[str, Any]) -> dict[str, Any]:
     return public(r)
 
 
-def _check_storage_range(
-    store: Store, pod: dict[str, Any], lo: int, hi: int, but: str | None = None
-) -> None:
-    if not pod["_ranges"]:
-        raise ApiRefusal(530, f"Unable to find any private IP range of pod {pod['name']}")
-    for r in pod["_ranges"]:
-        if overlap((lo, hi), (ipv4(r["start"], "ip"), ipv4(r["end"], "ip"))):
-            raise ApiRefusal(
-                431,
-                f"The storage IP range overlaps with the private IP range "
-                f"{r['start']}-{r['end']} of pod {pod['name']}",
-            )
+def _check_storage_overlaps(store: Store, pod: dict[str, Any], start: str, end: str) -> None:
+    """StorageNetworkManagerImpl.checkOverlapPrivateIpRange and checkOverlapStorageIpRange.
+    A pod without management ranges is fine, and the storage ranges compared include the
+    one being updated (listByPodId): an update that keeps any of its own addresses fails."""
+    for parts in split_ranges(pod):
+        if len(parts) > 1 and ip_valid(parts[0]) and ip_valid(parts[1]):
+            if ranges_overlap(start, end, parts[0], parts[1]):
+                raise ApiRefusal(
+                    530,
+                    "The Storage network Start IP and endIP address range overlap with private "
+                    f"IP :{parts[0]}:{parts[1]}",
+                )
     for other in store.rows("storagenetworkiprange", podid=pod["id"]):
-        if other["id"] != but and overlap(
-            (lo, hi), (ipv4(other["startip"], "ip"), ipv4(other["endip"], "ip"))
-        ):
+        if ranges_overlap(start, end, other["startip"], other["endip"]):
             raise ApiRefusal(
-                431,
-                f"The storage IP range overlaps with the storage range "
-                f"{other['startip']}-{other['endip']}",
+                530,
+                "The Storage network Start IP and endIP address range overlap with private "
+                f"IP :{other['startip']} - {other['endip']}",
             )
 
 
 @command("createStorageNetworkIpRange", mode="async")
 def create_storage_range(store: Store, p: P) -> dict[str, Any]:
+    """StorageNetworkManagerImpl.createIpRange: only the netmask is validated; the gateway
+    and the addresses are stored as given (no subnet check)."""
     pod = p.row(store, "pod", "podid")
-    gateway, netmask, start_s = p.required("gateway"), p.required("netmask"), p.required("startip")
+    gateway, netmask, start = p.required("gateway"), p.required("netmask"), p.required("startip")
     vlan = p.integer("vlan")
-    end_s = p.get("endip") or start_s
-    try:
-        ipaddress.IPv4Network(f"0.0.0.0/{netmask}")
-    except ValueError:
-        raise ApiRefusal(530, f"Invalid netmask {netmask}") from None
-    lo, hi = ipv4(start_s, "start IP"), ipv4(end_s, "end IP")
-    _check_storage_range(store, pod, lo, hi)
-    network = next(n for n in store.rows("network", zoneid=pod["zoneid"], traffictype="Storage"))
+    end = p.get("endip")
+    end = start if end is None else end
+    if not netmask_valid(netmask):
+        raise ApiRefusal(530, f"Invalid netmask:{netmask}")
+    networks = store.rows("network", zoneid=pod["zoneid"], traffictype="Storage")
+    if not networks:
+        zone = store.get("zone", pod["zoneid"]) or {}
+        raise ApiRefusal(530, f"Cannot find storage network in zone {db_id(zone)}")
+    _check_storage_overlaps(store, pod, start, end)
+    ip2long(start), ip2long(end)  # createStorageIpEntires reads both
     row = store.add(
         "storagenetworkiprange",
         {
             "podid": pod["id"],
             "zoneid": pod["zoneid"],
-            "networkid": network["id"],
-            "startip": start_s,
-            "endip": end_s,
+            "networkid": networks[0]["id"],
+            "startip": start,
+            "endip": end,
             "gateway": gateway,
             "netmask": netmask,
             "vlan": vlan,
@@ -271,24 +644,37 @@ def create_storage_range(store: Store, p: P) -> dict[str, Any]:
 
 @command("updateStorageNetworkIpRange", mode="async")
 def update_storage_range(store: Store, p: P) -> dict[str, Any]:
+    """StorageNetworkManagerImpl.updateIpRange: each given value replaces the stored one; an
+    absent or empty vlan leaves the stored VLAN (it can be set, never cleared)."""
     row = p.row(store, "storagenetworkiprange", "id")
-    pod = store.get("pod", row["podid"])
-    vlan = p.integer("vlan")
-    start_s, end_s = p.get("startip") or row["startip"], p.get("endip") or row["endip"]
-    _check_storage_range(
-        store, pod, ipv4(start_s, "start IP"), ipv4(end_s, "end IP"), but=row["id"]
-    )
-    row.update(startip=start_s, endip=end_s, netmask=p.get("netmask") or row["netmask"])
-    if p.has("vlan"):
+    vlan = p.integer("vlan")  # blank INTEGER parameters are ignored (ParamProcessWorker)
+    start, end, netmask = p.get("startip"), p.get("endip"), p.get("netmask")
+    if netmask is not None and not netmask_valid(netmask):
+        raise ApiRefusal(530, f"Invalid netmask:{netmask}")
+    if start is not None or end is not None:
+        pod = store.get("pod", row["podid"])
+        if pod is None:  # its pod was deleted (the range stayed)
+            raise ApiRefusal(530, f"Cannot find pod {row['podid']}")
+        start = row["startip"] if start is None else start
+        end = row["endip"] if end is None else end
+        _check_storage_overlaps(store, pod, start, end)
+    if vlan is not None:
         row["vlan"] = vlan
+    if start is not None:
+        row["startip"] = start
+    if end is not None:
+        row["endip"] = end
+    if netmask is not None:
+        row["netmask"] = netmask
     store.touch()
     return {"storagenetworkiprange": _storage_view(row)}
 
 
 @command("listStorageNetworkIpRange", list_key="storagenetworkiprange")
 def list_storage_ranges(store: Store, p: P) -> dict[str, Any]:
+    """StorageNetworkManagerImpl.listIpRange: id, else podid, else zoneid."""
     rows = store.rows("storagenetworkiprange")
-    for param in ("id", "podid", "zoneid"):  # precedence id > podid > zoneid
+    for param in ("id", "podid", "zoneid"):
         if p.get(param):
             rows = [r for r in rows if r[param if param != "id" else "id"] == p.get(param)]
             break

@@ -1,0 +1,294 @@
+"""Every field of every kind converges: set it, change it, remove it, apply, plan is empty.
+
+Generated from the kinds table: a field added to a kind is covered without a new test, as
+long as its parser has a value generator below (the coverage test fails otherwise). Each
+edit starts from an example config applied to the simulator; an edit that `validate`
+refuses is the config not allowing it (counted, not applied); an edit that validates must
+apply cleanly and leave nothing to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cstool import ops
+from cstool.cloud.api import Api, sim_target
+from cstool.model import values as v
+from cstool.model.kinds import KINDS, Field, Kind
+from cstool.simulator.transport import _SHARED
+from tests.conftest import CONFIGS
+
+BASES = {"lab": CONFIGS / "lab" / "lab.yaml", "basic": CONFIGS / "basic" / "basic.yaml"}
+REMOVE = object()  # the edit that drops the field from the config
+
+
+# --- where a kind's first entry lives in a config document -----------------------------
+
+
+def _chain(kind: Kind) -> list[Kind]:
+    """The kinds from the top level down to `kind`."""
+    out = [kind]
+    while out[0].parent is not None:
+        out.insert(0, KINDS[out[0].parent])
+    return out
+
+
+@dataclass
+class Spot:
+    """One entry of a kind in a document: its container and the key or index in it."""
+
+    holder: Any  # a list of mappings (list style) or a mapping (map style)
+    at: Any
+
+    def entry(self) -> Any:
+        return self.holder[self.at]
+
+
+def _spots(doc: Any, chain: list[Kind]) -> Iterator[Spot]:
+    head, rest = chain[0], chain[1:]
+    holder = doc.get(head.container) if isinstance(doc, dict) else None
+    if not holder:
+        return
+    indexes = list(holder) if head.style == "map" else range(len(holder))
+    for at in indexes:
+        if not rest:
+            yield Spot(holder, at)
+        elif isinstance(holder[at], dict):
+            yield from _spots(holder[at], rest)
+
+
+def _all_spots(kind: Kind) -> Iterator[tuple[str, list[int | str]]]:
+    """(base name, path of container keys/indexes) of every entry of `kind`."""
+    for base, path in BASES.items():
+        doc = yaml.safe_load(path.read_text())
+        for spot in _spots(doc, _chain(kind)):
+            yield base, _locate(doc, spot)
+
+
+def _locate(doc: Any, spot: Spot) -> list[int | str]:
+    """A path of keys/indexes from the document to the spot's holder, then its key."""
+
+    def walk(node: Any, trail: list[int | str]) -> list[int | str] | None:
+        if node is spot.holder:
+            return [*trail, spot.at]
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, child in items:
+            if isinstance(child, dict | list):
+                found = walk(child, [*trail, k])
+                if found is not None:
+                    return found
+        return None
+
+    found = walk(doc, [])
+    assert found is not None
+    return found
+
+
+# --- value generators, by parser --------------------------------------------------------
+
+
+def _subnet(entry: dict[str, Any], parent: dict[str, Any]) -> ipaddress.IPv4Network:
+    owner = entry if "gateway" in entry else parent
+    return v.network_of(str(owner["gateway"]), v.netmask(owner["netmask"]))
+
+
+def _ipv4(f: Field, entry: dict[str, Any], parent: dict[str, Any]) -> list[Any]:
+    net = _subnet(entry, parent)
+    if f.name == "end":
+        start = ipaddress.IPv4Address(entry["start"])
+        return [str(start + 2), str(start + 5)]
+    if f.name == "gateway":
+        return [str(net.broadcast_address - 1), str(net.broadcast_address - 2)]
+    raise LookupError(f"no IPv4 generator for {f.name}")
+
+
+def _setting(f: Field, entry: Any, _parent: Any) -> list[Any]:
+    current = entry[f.name]
+    if isinstance(current, bool):
+        return [not current, current]
+    if isinstance(current, int) or str(current).isdigit():
+        return [int(current) + 1, int(current) + 2]
+    return [f"{current}-1", f"{current}-2"]
+
+
+def _text(f: Field, _entry: Any, _parent: Any) -> list[Any]:
+    by_name = {"domain": ["a.example.org", "b.example.org"], "speed": ["1G", "40G"]}
+    return by_name[f.name]
+
+
+def _list(f: Field, _entry: Any, _parent: Any) -> list[Any]:
+    by_name = {
+        "dns": [["192.0.2.60"], ["192.0.2.60", "192.0.2.61"]],
+        "internal_dns": [["10.0.0.60"], ["10.0.0.60", "10.0.0.61"]],
+        "tags": [["t1"], ["t2"]],
+    }
+    return by_name[f.name]
+
+
+GENERATORS: dict[Any, Callable[[Field, Any, Any], list[Any]]] = {
+    v.ipv4: _ipv4,
+    v.netmask: lambda f, e, p: ["255.255.255.128", "255.255.254.0"],
+    v.boolean: lambda f, e, p: [e.get(f.name) is False, e.get(f.name) is not False],
+    v.vlan: lambda f, e, p: [123, 124, "untagged"],
+    v.text: _text,
+    v.isolation: lambda f, e, p: ["VXLAN", "GRE", "VLAN"],
+    v.cidr: lambda f, e, p: ["10.2.0.0/16", "10.3.0.0/16"],
+    v.vlan_ranges: lambda f, e, p: [["600-650"], ["600-650", "700-710"]],
+    v.labels: lambda f, e, p: [{"kvm": "cloudbr9"}, {"kvm": "cloudbr9", "xen": "xenbr9"}],
+    v.setting_value: _setting,
+}
+
+
+def _generator(f: Field) -> Callable[[Field, Any, Any], list[Any]]:
+    if f.parse in GENERATORS:
+        return GENERATORS[f.parse]
+    if hasattr(f.parse, "choices"):  # one_of
+        return lambda f, e, p: list(f.parse.choices)
+    if "str_list" in getattr(f.parse, "__qualname__", ""):
+        return _list
+    raise LookupError(f"no value generator for {f.parse!r}")
+
+
+# --- the edits ---------------------------------------------------------------------------
+
+FIELDS = [
+    (kind, f)
+    for kind in KINDS.values()
+    if not kind.implicit
+    for f in kind.fields
+]
+
+
+def _edits(kind: Kind, f: Field, doc: Any, path: list[int | str]) -> list[Any]:
+    """The values to set one after another, then the removal where the config allows it."""
+    holder = _at(doc, path[:-1])
+    parent = _at(doc, path[:-2]) if len(path) >= 2 else {}
+    if kind.style == "map":
+        current = holder[path[-1]]
+        values = _generator(f)(f, {f.name: _plain(current)}, parent)
+        return [x for x in values if x != _plain(current)][:2]
+    entry = holder[path[-1]]
+    values = _generator(f)(f, entry, parent)
+    values = [x for x in values if x != entry.get(f.name)][:2]
+    # blank values must round-trip or be refused by validate, never half-apply
+    blank = [[]] if f.json_type.get("type") == "array" else [""] if _is_text(f) else []
+    return [*values, *blank, REMOVE] if not f.required else [*values, *blank]
+
+
+def _is_text(f: Field) -> bool:
+    return f.json_type.get("type") == "string" or "string" in f.json_type.get("type", ())
+
+
+def _plain(value: Any) -> Any:
+    """A map-style value as the generators see it (providers write enabled/disabled)."""
+    return {"enabled": True, "disabled": False}.get(value, value) if isinstance(value, str) else value
+
+
+def _at(doc: Any, path: list[int | str]) -> Any:
+    node = doc
+    for k in path:
+        node = node[k]
+    return node
+
+
+def _edit(doc: Any, kind: Kind, f: Field, path: list[int | str], value: Any) -> Any:
+    out = copy.deepcopy(doc)
+    holder = _at(out, path[:-1])
+    if kind.style == "map":
+        holder[path[-1]] = value
+    elif value is REMOVE:
+        holder[path[-1]].pop(f.name, None)
+    else:
+        holder[path[-1]][f.name] = value
+    return out
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each base config applied once to a simulator; edits start from a copy of its state."""
+    out = {}
+    for name, path in BASES.items():
+        state = tmp_path_factory.mktemp(name) / "sim.json"
+        api = Api(sim_target(state))
+        plan, live = ops.plan(api, ops.desired_state([path]).state)
+        assert ops.apply(api, plan, live).ok
+        _SHARED[state.resolve()].store.flush()
+        out[name] = state
+    return out
+
+
+def _converge(api: Api, config: Path) -> str | None:
+    """Apply the config; None when it applied and the next plan is empty, else why not."""
+    checked = ops.check_config([config])
+    if checked.errors:
+        return "rejected"
+    plan, live = ops.plan(api, checked.state)
+    report = ops.apply(api, plan, live, parallelism=1)
+    if not report.ok:
+        failed = [r for r in report.results if r.error]
+        return f"apply failed: {[(r.step.key, r.error) for r in failed]}"
+    again, _ = ops.plan(api, checked.state)
+    if not again.empty:
+        return f"does not converge: {[(s.title, str(s.key), s.fields) for s in again.steps]}"
+    return None
+
+
+# Fields that no example can change and stay valid: the shape of the zone depends on them.
+FIXED_BY_SHAPE = {
+    "zone.network_type": "Basic and Advanced zones differ in every part (traffic, ranges)",
+    "zone.security_groups": "Basic zones always have them; Advanced-SG zones have no public side",
+    "physical_network.broadcast_domain_range": "Advanced zones take only ZONE, Basic only POD",
+}
+
+
+def _edit_chain(
+    kind: Kind, f: Field, base: str, path: list[int | str], state: Path, tmp_path: Path
+) -> list[tuple[str, str | None]]:
+    """Apply each edit of the field at one spot in turn; (edit, None | "rejected")."""
+    doc = yaml.safe_load(BASES[base].read_text())
+    api = Api(sim_target(state))
+    outcomes: list[tuple[str, str | None]] = []
+    for value in _edits(kind, f, doc, path):
+        edited = _edit(doc, kind, f, path, value)
+        config = tmp_path / f"{base}.yaml"
+        config.write_text(yaml.safe_dump(edited, sort_keys=False))
+        result = _converge(api, config)
+        shown = "remove" if value is REMOVE else repr(value)
+        where = f"{kind.name}.{f.name} at {base}{path}"
+        assert result is None or result == "rejected", f"{where} = {shown}: {result}"
+        outcomes.append((shown, result))
+        if result is None:
+            doc = edited
+    return outcomes
+
+
+@pytest.mark.parametrize(("kind", "f"), FIELDS, ids=[f"{k.name}.{f.name}" for k, f in FIELDS])
+def test_field_converges_when_set_changed_and_removed(
+    kind: Kind, f: Field, applied: dict[str, Path], tmp_path: Path
+) -> None:
+    spots = list(_all_spots(kind))
+    assert spots, f"no example config has a {kind.name}: add one to configs/"
+    tried = []
+    for i, (base, path) in enumerate(spots):
+        state = tmp_path / f"sim{i}.json"
+        shutil.copy(applied[base], state)
+        outcomes = _edit_chain(kind, f, base, path, state, tmp_path)
+        tried.append((base, path, outcomes))
+        if any(r is None and shown != "remove" for shown, r in outcomes):
+            return  # a value was set, changed (and removed where allowed) and converged
+    name = f"{kind.name}.{f.name}"
+    assert name in FIXED_BY_SHAPE, f"{name}: no generated value was accepted anywhere: {tried}"
+
+
+def test_fields_fixed_by_shape_are_real_fields() -> None:
+    names = {f"{k.name}.{f.name}" for k, f in FIELDS}
+    assert set(FIXED_BY_SHAPE) <= names
