@@ -116,7 +116,7 @@ def test_cli_reports_the_failure_with_the_yaml_origin_and_exits_1(tmp_path: Path
     result = runner.invoke(app, [*args, "--fault", "createPod#2:error=431"])
     assert result.exit_code == 1
     assert (
-        "configs/lab/lab.yaml:57:9: create pod lab1/pod2 failed: createPod failed: (431)"
+        "configs/lab/lab.yaml:58:9: create pod lab1/pod2 failed: createPod failed: (431)"
         in result.output
     )
     assert "Not started:" in result.output and "hint: fix the cause" in result.output

@@ -160,12 +160,7 @@ def _generator(f: Field) -> Callable[[Field, Any, Any], list[Any]]:
 
 # --- the edits ---------------------------------------------------------------------------
 
-FIELDS = [
-    (kind, f)
-    for kind in KINDS.values()
-    if not kind.implicit
-    for f in kind.fields
-]
+FIELDS = [(kind, f) for kind in KINDS.values() if not kind.implicit for f in kind.fields]
 
 
 def _edits(kind: Kind, f: Field, doc: Any, path: list[int | str]) -> list[Any]:
@@ -190,7 +185,9 @@ def _is_text(f: Field) -> bool:
 
 def _plain(value: Any) -> Any:
     """A map-style value as the generators see it (providers write enabled/disabled)."""
-    return {"enabled": True, "disabled": False}.get(value, value) if isinstance(value, str) else value
+    return (
+        {"enabled": True, "disabled": False}.get(value, value) if isinstance(value, str) else value
+    )
 
 
 def _at(doc: Any, path: list[int | str]) -> Any:

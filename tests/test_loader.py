@@ -363,10 +363,13 @@ def test_undecodable_bytes_name_the_file_and_the_offset(tmp_path: Path) -> None:
     latin1.write_bytes(UNICODE.encode("latin-1"))
     odd = tmp_path / "odd.yaml"
     odd.write_bytes(codecs.BOM_UTF16_LE + "a: b\n".encode("utf-16-le") + b"\x00")
+    no_bom = tmp_path / "no-bom.yaml"
+    no_bom.write_bytes(UNICODE.encode("utf-16-le"))
     hint = "cannot be decoded (config files are UTF-8, or UTF-16/UTF-32 with a byte order mark)"
-    assert [str(p) for p in load([latin1, odd])[1]] == [
+    assert [str(p) for p in load([latin1, odd, no_bom])[1]] == [
         f"{latin1}:2:12: not valid UTF-8 text: byte 0xfc at byte offset 18 {hint}",
         f"{odd}:2:1: not valid UTF-16 text: byte 0x00 at byte offset 12 {hint}",
+        f"{no_bom}:1:2: not valid UTF-8 text: byte 0x00 at byte offset 1 {hint}",
     ]
 
 

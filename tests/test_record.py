@@ -72,7 +72,7 @@ def test_replayed_drift_and_plan_need_no_cloud() -> None:
             "json",
         ],
     )
-    assert fresh.exit_code == 3 and len(json.loads(fresh.output)["steps"]) == 22
+    assert fresh.exit_code == 3 and len(json.loads(fresh.output)["steps"]) == 23
 
 
 def test_a_whole_apply_replays_call_for_call() -> None:

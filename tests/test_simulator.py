@@ -319,7 +319,7 @@ def test_management_and_storage_range_rules() -> None:
                 endip="10.0.0.14",
             )
         )
-        == 431
+        == 530  # StorageNetworkManagerImpl.createIpRange: every refusal fails the job
     )
     st = cs.createStorageNetworkIpRange(
         podid=pod["id"],
@@ -339,7 +339,7 @@ def test_management_and_storage_range_rules() -> None:
                 podid=pod["id"], startip="10.0.0.30", endip="10.0.0.40", vlan="11"
             )
         )
-        == 431
+        == 530  # ConfigurationManagerImpl.deletePodIpRange fails inside the job
     )
 
 

@@ -57,17 +57,27 @@ def _without_secrets(text: str, secrets: tuple[str, ...]) -> str:
             return REDACTED
         if len(secret) >= MIN_SECRET_IN_TEXT and secret in text:
             text = text.replace(secret, REDACTED)
-    return without_url_passwords(text)
+    return text
+
+
+# answer fields that hold a URL: a password in one of them (rbd://user:pw@host) is redacted;
+# anywhere else (a setting's description, say) the text is kept as the server wrote it
+URL_FIELDS = frozenset({"url", "uri", "endpoint", "path", "value"})
+
+
+def _scrub_field(name: str, value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str) and is_credential_name(name):
+        return REDACTED
+    if isinstance(value, str) and name.lower() in URL_FIELDS:
+        return without_url_passwords(_without_secrets(value, secrets))
+    return _scrub(value, secrets)
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     """Drop credentials from a response body or parameters: fields named like credentials,
     known secret values, URL passwords. Every other value is kept as it is."""
     if isinstance(value, Mapping):
-        return {
-            k: REDACTED if is_credential_name(str(k)) and isinstance(v, str) else _scrub(v, secrets)
-            for k, v in sorted(value.items())
-        }
+        return {k: _scrub_field(str(k), v, secrets) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     if isinstance(value, str):

@@ -10,7 +10,9 @@ Config files come from anyone who can open a pull request, so reading them is st
   schema); every other scalar stays the text the operator wrote and the field's parser (the
   kinds table) reads it. So `enabled: true` and `vlan: 100` work, while a zone named `010`, a
   setting `off`, `yes`, `0x1F`, `12:30` or `1.10` is sent exactly so (YAML 1.1 made them 8,
-  false, true, 31, 750 and 1.1). No field reads 0o/0x numbers: VLAN ids are decimal.
+  false, true, 31, 750 and 1.1). The server takes a setting's value as a string
+  (UpdateCfgCmd `value`, STRING of up to 4096, api-spec.json), so the text is the value.
+  No field reads 0o/0x numbers: a VLAN id is written in decimal.
 - Anchors, aliases and merge keys (`<<`) work; positions point where a value is written.
   Top-level keys starting with `x-` hold templates for anchors and are not part of the schema.
 - Only YAML's own tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq, !!merge); any
@@ -171,18 +173,24 @@ def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
         if data.startswith(mark):
             bom, codec, name = mark, mark_codec, mark_name
             break
+    if codec == "utf-8" and (nul := data.find(b"\x00")) >= 0:
+        # valid UTF-8 but never YAML: UTF-16/UTF-32 text saved without its BOM
+        return None, _undecodable(data, bom, nul, codec, name, file)
     try:
         return data[len(bom) :].decode(codec), None
     except UnicodeDecodeError as exc:
-        offset = len(bom) + exc.start
-        before = data[len(bom) : offset].decode(codec, errors="replace")
-        line = before.count("\n") + 1
-        column = len(before) - before.rfind("\n")
-        message = (
-            f"not valid {name} text: byte 0x{data[offset]:02x} at byte offset {offset} "
-            "cannot be decoded (config files are UTF-8, or UTF-16/UTF-32 with a byte order mark)"
-        )
-        return None, Problem(Origin(file, line, column), message)
+        return None, _undecodable(data, bom, len(bom) + exc.start, codec, name, file)
+
+
+def _undecodable(data: bytes, bom: bytes, offset: int, codec: str, name: str, file: str) -> Problem:
+    before = data[len(bom) : offset].decode(codec, errors="replace")
+    line = before.count("\n") + 1
+    column = len(before) - before.rfind("\n")
+    message = (
+        f"not valid {name} text: byte 0x{data[offset]:02x} at byte offset {offset} "
+        "cannot be decoded (config files are UTF-8, or UTF-16/UTF-32 with a byte order mark)"
+    )
+    return Problem(Origin(file, line, column), message)
 
 
 # --- YAML -> node tree ---------------------------------------------------------------------
@@ -526,7 +534,10 @@ def _checked(parse: Callable[[Any], Any], single: bool) -> Callable[[Any], Any]:
 
 def _single(json_type: Mapping[str, Any]) -> bool:
     """Whether the schema wants one scalar (a list or mapping given there is an error)."""
-    types = json_type.get("type", "string")
+    for either in ("anyOf", "oneOf"):
+        if either in json_type:
+            return all(_single(alternative) for alternative in json_type[either])
+    types = json_type.get("type", "string")  # an enum of scalars has no type
     kinds = {types} if isinstance(types, str) else set(types)
     return not kinds & {"array", "object"}
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cstool.errors import Origin, UnsafePlan
-from cstool.model.diff import Action, Change, Diff, is_empty, diff
+from cstool.model.diff import Action, Change, Diff, diff, is_empty
 from cstool.model.kinds import KINDS, Kind
 from cstool.model.order import dependencies, sort_key
 from cstool.model.resources import Key, Resource, State

@@ -533,8 +533,6 @@ def providers(state: State) -> Iterator[Problem]:
             )
 
 
-
-
 def names_without_case(state: State) -> Iterator[Problem]:
     """CloudStack compares zone names (cloud-wide) and pod names (per zone) without case
     (ConfigurationManagerImpl.checkZoneParameters / createPod, MySQL collation): `Lab1` and

@@ -204,6 +204,8 @@ def labels(value: Any) -> dict[str, str]:
     for hv, label in value.items():
         if str(hv).lower() not in HYPERVISORS:
             raise ValueError(f"unknown hypervisor {hv!r} (one of {', '.join(HYPERVISORS)})")
+        if isinstance(label, dict | list):
+            raise ValueError(f"the {hv} label must be one name, e.g. cloudbr0")
         out[str(hv).lower()] = "" if label is None else str(label)
     return out
 
