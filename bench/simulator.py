@@ -1,42 +1,126 @@
-"""In-process simulator throughput through the real cs client (signing, adapter, envelopes).
+"""Simulator throughput through the real cs client (signing, envelopes): in-process (the
+requests adapter) and over HTTP (`cstool sim serve` in its own process, one keep-alive
+connection per client thread).
 
-python bench/simulator.py [--calls 3000]        target: >= 1,000 list calls per second
+python bench/simulator.py [--calls 3000] [--threads 8]
+
+Targets: in-process >= 1,000 list calls per second; over HTTP at least half the in-process
+rate of the same call.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from cs import CloudStack
 
 from cstool.simulator.transport import IN_PROCESS_ENDPOINT, SimAdapter, Simulator
 
+KEY, SECRET = "key", "secret"
+
+
+def in_process() -> Callable[[], CloudStack]:
+    sim = Simulator(keys={KEY: SECRET}, job_polls=0)
+
+    def client() -> CloudStack:
+        session = requests.Session()
+        session.mount("http://simulator.cstool.invalid/", SimAdapter(sim))
+        return CloudStack(
+            IN_PROCESS_ENDPOINT, KEY, SECRET, session=session, poll_interval=0, fetch_result=True
+        )
+
+    return client
+
+
+def over_http(endpoint: str) -> Callable[[], CloudStack]:
+    def client() -> CloudStack:
+        return CloudStack(endpoint, KEY, SECRET, poll_interval=0, fetch_result=True)
+
+    return client
+
+
+def rates(make: Callable[[], CloudStack], calls: int, threads: int, tag: str) -> list[float]:
+    """createZone and listPods calls per second, one client, then listPods from `threads`
+    clients at once."""
+    cs = make()
+    zones = calls // 3
+    start = time.perf_counter()
+    for i in range(zones):
+        cs.createZone(
+            name=f"{tag}{i}", networktype="Basic", dns1="8.8.8.8", internaldns1="10.0.0.1"
+        )
+    created = time.perf_counter()
+    for _ in range(calls):
+        cs.listPods(zoneid="none")
+    listed = time.perf_counter()
+    each = calls // threads
+
+    def work(_: int) -> None:
+        mine = make()
+        for _ in range(each):
+            mine.listPods(zoneid="none")
+
+    with ThreadPoolExecutor(threads) as pool:
+        begun = time.perf_counter()
+        list(pool.map(work, range(threads)))
+        parallel = time.perf_counter()
+    return [
+        zones / (created - start),
+        calls / (listed - created),
+        each * threads / (parallel - begun),
+    ]
+
+
+class Server:
+    """`cstool sim serve` on a free port in its own process."""
+
+    def __init__(self, state: Path) -> None:
+        cmd = [sys.executable, "-m", "cstool", "sim", "serve", "--port", "0", "--state"]
+        cmd += [str(state), "--api-key", KEY, "--secret-key", SECRET, "--job-polls", "0"]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        found = re.search(r"listening on (\S+)", self.process.stdout.readline())
+        if not found:
+            self.process.kill()
+            raise RuntimeError("sim serve did not start")
+        self.endpoint = found.group(1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    sim = Simulator(keys={"key": "secret"}, job_polls=0)
-    session = requests.Session()
-    session.mount("http://simulator.cstool.invalid/", SimAdapter(sim))
-    cs = CloudStack(
-        IN_PROCESS_ENDPOINT, "key", "secret", session=session, poll_interval=0, fetch_result=True
-    )
-    start = time.perf_counter()
-    for i in range(args.calls // 3):
-        cs.createZone(name=f"zone{i}", networktype="Basic", dns1="8.8.8.8", internaldns1="10.0.0.1")
-    created = time.perf_counter()
-    for _ in range(args.calls):
-        cs.listPods(zoneid="none")
-    listed = time.perf_counter()
-    zones = args.calls // 3
-    print(f"createZone: {zones / (created - start):8.0f} calls/s ({zones} calls)")
-    print(
-        f"listPods:   {args.calls / (listed - created):8.0f} calls/s ({args.calls} calls, "
-        f"target >= 1000)"
-    )
+    local = rates(in_process(), args.calls, args.threads, "local")
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "sim.json")
+        try:
+            http = rates(over_http(server.endpoint), args.calls, args.threads, "http")
+        finally:
+            server.stop()
+    names = ("createZone", "listPods", f"listPods x{args.threads} threads")
+    print(f"{'calls per second':28} {'in-process':>10} {'HTTP':>10}  target")
+    for name, mine, wire in zip(names, local, http, strict=True):
+        verdict = "met" if wire >= mine / 2 else "NOT met"
+        target = f"HTTP >= {mine / 2:.0f} ({verdict})"
+        if name == "listPods":
+            target += f"; in-process >= 1000 ({'met' if mine >= 1000 else 'NOT met'})"
+        print(f"{name:28} {mine:10.0f} {wire:10.0f}  {target}")
 
 
 if __name__ == "__main__":

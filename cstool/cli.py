@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from cstool import interrupts  # first: Ctrl-C during the imports below exits quietly
+
+# isort: split
 import json
+import math
 import secrets
-import signal
+import shlex
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -21,7 +26,7 @@ from rich.progress import Progress as RichProgress
 
 from cstool import __version__, ops
 from cstool.cloud.applier import ApplyReport, Status, StepResult
-from cstool.errors import ConfigInvalid, CstoolError, ExitCode
+from cstool.errors import ConfigInvalid, CstoolError, ExitCode, redact
 from cstool.render.rows import label
 
 app = typer.Typer(
@@ -87,12 +92,27 @@ def _check_format(fmt: str) -> str:
 Format = Annotated[
     str, typer.Option("--format", "-f", help="text, markdown or json", callback=_check_format)
 ]
+
+
+def _check_record(path: Path | None) -> Path | None:
+    """Refuse a --record path that cannot take the file before anything runs: otherwise the
+    whole command runs and only then fails to save (an apply done, reported as failed).
+    The file is replaced by a rename, which would also replace a device such as /dev/null."""
+    if path is not None and path.is_dir():
+        example = path / "recording.yaml"
+        raise typer.BadParameter(f"{path} is a directory; name the file, e.g. {example}")
+    if path is not None and path.exists() and not path.is_file():
+        raise typer.BadParameter(f"{path} is not a regular file; name a file to write")
+    return path
+
+
 Record = Annotated[
     Path | None,
     typer.Option(
         "--record",
         help="write every API exchange to this YAML file (no credentials)",
         rich_help_panel=TARGET,
+        callback=_check_record,
     ),
 ]
 RecordEndpoint = Annotated[
@@ -110,8 +130,50 @@ Replay = Annotated[
 DEFAULT_STATE = Path(".cstool/sim.json")
 
 
+def _seconds(value: float | None) -> float | None:
+    """A duration in seconds: fractions welcome; 0, negatives and non-numbers refused."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g} is not a duration: give seconds above 0, e.g. 0.5")
+    return value
+
+
+Deadline = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline",
+        metavar="SECONDS",
+        help="give up when the run's network waits (calls, retries, async jobs) take longer",
+        callback=_seconds,
+        rich_help_panel=TARGET,
+    ),
+]
+PruneScope = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--prune-scope",
+        metavar="PATH",
+        help="prune only under this zone or path (lab1, lab1/pod2); implies --prune; repeatable",
+    ),
+]
+OtherCloud = Annotated[
+    bool,
+    typer.Option(
+        "--allow-other-cloud",
+        help="run even though the config's `cloud:` (or a saved plan) names another cloud",
+        rich_help_panel=TARGET,
+    ),
+]
+
+
 def _err(text: str) -> None:
-    typer.echo(text, err=True)
+    """Every message to stderr: credentials redacted (errors.redact)."""
+    typer.echo(redact(text), err=True)
+
+
+def _traceback(err: BaseException) -> None:
+    """--debug: the full traceback, chained causes included, redacted like every message
+    (a transport error's text holds the signed URL)."""
+    _err("".join(traceback.format_exception(err)).rstrip())
 
 
 def run(action: Callable[[], ExitCode], debug: bool = False) -> NoReturn:
@@ -120,7 +182,7 @@ def run(action: Callable[[], ExitCode], debug: bool = False) -> NoReturn:
         code = action()
     except CstoolError as err:
         if debug:
-            raise
+            _traceback(err)
         report(err)
         code = err.exit_code
     except KeyboardInterrupt:
@@ -128,7 +190,7 @@ def run(action: Callable[[], ExitCode], debug: bool = False) -> NoReturn:
         code = ExitCode.ERROR
     except Exception as err:  # a bug in cstool, not a user error
         if debug:
-            raise
+            _traceback(err)
         _err(f"internal error: {type(err).__name__}: {err}")
         _err("re-run with --debug for the traceback, and please report it")
         code = ExitCode.ERROR
@@ -152,27 +214,34 @@ def _version(value: bool) -> None:
 
 @contextmanager
 def _api(
-    opts: TargetOptions, job_timeout: float = 600.0, faults: list[str] | None = None
+    opts: TargetOptions,
+    job_timeout: float = 600.0,
+    faults: list[str] | None = None,
+    deadline: float | None = None,
+    parallelism: int = 4,
 ) -> Iterator[Any]:
     """The composition root: pick the target (never silently the simulator), record, replay."""
     from cstool.cloud.api import Api, configured_target, replay_target, sim_target
     from cstool.cloud.record import Recording, Replay, note_cloudstack_version, start_recording
+    from cstool.cloud.targets import one_source
 
+    one_source(opts.sim, opts.profile, opts.replay)  # exactly one target (docs/targets.md)
     with ExitStack() as stack:
         if opts.replay is not None:
             target = replay_target(opts.replay)
             stack.enter_context(Replay(Recording.load(opts.replay), target.endpoint))
         elif opts.sim:
-            from cstool.simulator.transport import Fault
+            from cstool.simulator.transport import Fault, Simulator
 
             try:
                 parsed = [Fault.parse(f) for f in faults or []]
             except ValueError as exc:
                 raise CstoolError(str(exc)) from None
             target = sim_target(opts.sim_state, parsed, version=opts.sim_version)
+            stack.callback(Simulator.release_shared, opts.sim_state)  # saved, file unlocked
         else:
             target = configured_target(opts.profile)
-        api = Api(target, job_timeout=job_timeout)
+        api = Api(target, job_timeout=job_timeout, deadline=deadline, parallelism=parallelism)
         if opts.record is not None:
             recording = start_recording(api, opts.record_endpoint)
             note_cloudstack_version(api, recording)
@@ -246,6 +315,7 @@ def plan(
     prune: Annotated[
         bool, typer.Option(help="delete what the cloud has and the config lacks")
     ] = False,
+    prune_scope: PruneScope = None,
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
     sim_version: SimVersion = None,
@@ -253,6 +323,8 @@ def plan(
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
     replay: Replay = None,
+    other_cloud: OtherCloud = False,
+    deadline: Deadline = None,
     debug: Debug = False,
 ) -> None:
     """Show what apply would change, as the exact API calls in CloudStack's order.
@@ -262,16 +334,21 @@ def plan(
     from cstool.render import render_plan
 
     def action() -> ExitCode:
+        if out is not None:
+            ops.check_output(out, "plan")  # before the cloud is read
         desired = ops.desired_state(configs)
         opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
-        with _api(opts) as api:
-            result, _live = ops.plan(api, desired.state, prune)
+        with _api(opts, deadline=deadline) as api:
+            result, _live = ops.plan(
+                api, desired.state, prune, other_cloud, prune_scope=prune_scope or ()
+            )
+            cloud = ops.identity_of(api, _live)
         typer.echo(
             render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"), nl=False
         )
         if out is not None:
-            saved = ops.saved_plan(result, desired.state, api.target.name)
-            out.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+            saved = ops.saved_plan(result, desired.state, api.target.name, cloud)
+            ops.write_output(out, json.dumps(saved, indent=1, sort_keys=True) + "\n", "plan")
             _err(f"plan saved to {out} (checksum {saved['checksum']})")
         return ExitCode.OK if result.empty else ExitCode.CHANGES
 
@@ -289,6 +366,7 @@ def drift(
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
     replay: Replay = None,
+    deadline: Deadline = None,
     debug: Debug = False,
 ) -> None:
     """Report what differs between the cloud and the config: changed, missing, unmanaged.
@@ -300,7 +378,7 @@ def drift(
     def action() -> ExitCode:
         desired = ops.desired_state(configs)
         opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
-        with _api(opts) as api:
+        with _api(opts, deadline=deadline) as api:
             found = ops.drift(api, desired.state)
         typer.echo(
             render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"), nl=False
@@ -321,10 +399,16 @@ def apply(
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
     prune: Annotated[bool, typer.Option(help="also delete what the config lacks")] = False,
+    prune_scope: PruneScope = None,
     allow_delete: Annotated[bool, typer.Option(help="allow deletes and replaces")] = False,
     force: Annotated[bool, typer.Option(help="allow a plan above the safety threshold")] = False,
     parallelism: Annotated[int, typer.Option(min=1, max=64, help="steps run at once")] = 4,
-    job_timeout: Annotated[float, typer.Option(help="seconds to wait for each async job")] = 600,
+    job_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", help="seconds to wait for each async job", callback=_seconds
+        ),
+    ] = 600,
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
     sim_version: SimVersion = None,
@@ -336,14 +420,26 @@ def apply(
         list[str] | None,
         typer.Option(help="with --sim: inject a fault, e.g. createPod#1:error=431", hidden=True),
     ] = None,
+    other_cloud: OtherCloud = False,
+    deadline: Deadline = None,
     debug: Debug = False,
 ) -> None:
     """Carry out the plan: confirm, then run it in dependency order. Exit 0 done, 1 error."""
     opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
 
     def action() -> ExitCode:
-        with _api(opts, job_timeout, fault) as api:
-            return _apply(api, configs, yes, prune, allow_delete, force, parallelism)
+        with _api(opts, job_timeout, fault, deadline, parallelism) as api:
+            return _apply(
+                api,
+                configs,
+                yes,
+                prune,
+                allow_delete,
+                force,
+                parallelism,
+                other_cloud,
+                prune_scope or [],
+            )
 
     run(action, debug)
 
@@ -356,6 +452,8 @@ def _apply(
     allow_delete: bool,
     force: bool,
     parallelism: int,
+    other_cloud: bool = False,
+    prune_scope: list[str] | None = None,
 ) -> ExitCode:
     """plan, show, check, confirm, execute, report."""
     from cstool.errors import ApplyFailed, UnsafePlan
@@ -364,30 +462,48 @@ def _apply(
 
     if ops.is_saved_plan(configs):
         saved, desired = ops.load_saved_plan(configs[0])
-        result, live = ops.plan(api, desired, bool(saved.get("prune")))
-        ops.check_saved(saved, result)
+        scope = saved.get("prune_scope") or ()
+        result, live = ops.plan(
+            api, desired, bool(saved.get("prune")), other_cloud, prune_scope=scope
+        )
+        cloud = ops.identity_of(api, live)
+        ops.check_saved(saved, result, cloud, api.target.name, other_cloud)
         _err(f"saved plan {configs[0]} still matches the cloud (checksum {saved['checksum']})")
     else:
         desired = ops.desired_state(configs).state
-        result, live = ops.plan(api, desired, prune)
+        result, live = ops.plan(api, desired, prune, other_cloud, prune_scope=prune_scope or ())
     typer.echo(render_plan("text", result, api.target.name, color=_color()), nl=False)
     if result.empty:
         return ExitCode.OK
-    check_safety(result, allow_delete or prune, force)
+    check_safety(result, allow_delete or result.prune, force)
     if not yes:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise UnsafePlan(
                 "refusing to apply without confirmation: no terminal to ask on",
                 hint="pass --yes to apply non-interactively",
             )
-        if not typer.confirm(f"Apply these {len(result.steps)} steps?"):
+        try:
+            confirmed = _confirm(result, api.target)
+        except typer.Abort:  # end of input (Ctrl-D) or Ctrl-C at the prompt: a "no"
+            _err("\nno answer (end of input): nothing applied")
+            return ExitCode.ERROR
+        if not confirmed:
             _err("nothing applied")
             return ExitCode.ERROR
     waiting = lambda: len(api.jobs_waiting)  # noqa: E731
-    with Progress(len(result.steps), sys.stdout.isatty(), waiting) as progress:
-        outcome = ops.apply(api, result, live, parallelism, progress.event)
+    with ops.cloud_lock(api) as lock:  # two operators never apply to one cloud at once
+        scope = saved.get("prune_scope") or () if ops.is_saved_plan(configs) else prune_scope
+        result, live = ops.recheck(api, result, desired, scope or ())
+        with Progress(len(result.steps), sys.stdout.isatty(), waiting) as progress:
+            outcome = ops.apply(api, result, live, parallelism, progress.event, lock, _restoring)
     for line in progress.summary(outcome):
         typer.echo(line)
+    for line in lock.problems if lock is not None else []:
+        _err(f"warning: the lock on the cloud was not released: {line}")
+    if outcome.stopped_by:
+        _err(f"apply stopped: {outcome.stopped_by}")
+    for line in _restore_lines(outcome.restores):
+        _err(line)
     if not outcome.ok:
         raise ApplyFailed(
             "apply stopped: "
@@ -397,12 +513,84 @@ def _apply(
     return ExitCode.OK
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def confirm_word(target: Any) -> str:
+    """What an operator types to apply a destructive or disruptive plan: the host of the
+    cloud's endpoint (`simulator` for the built-in one), so a plan meant for another cloud
+    cannot be waved through with a reflex `y`."""
+    from urllib.parse import urlsplit
+
+    if getattr(target, "simulator", None) is not None:
+        return "simulator"
+    return urlsplit(str(target.endpoint)).hostname or str(target.name)
+
+
+def _confirm(result: Any, target: Any) -> bool:
+    """y/N for a plan that only creates and updates; the target's name typed out for one
+    that deletes, replaces or takes something out of service."""
+    from cstool.render.rows import disruption_note
+
+    risks = []
+    if result.destructive():
+        risks.append(f"deletes or replaces {len({s.key for s in result.destructive()})}")
+    if result.disruptions():
+        risks.append(f"takes {len(result.disruptions())} out of service")
+    if not risks:
+        return bool(typer.confirm(f"Apply these {len(result.steps)} steps?"))
+    note = disruption_note(result)
+    word = confirm_word(target)
+    answer = typer.prompt(
+        (note + "\n" if note else "")
+        + f"This plan {' and '.join(risks)} resource(s) in {len(result.steps)} steps. "
+        f"Type the target's name ({word}) to apply",
+        default="",
+        show_default=False,
+    )
+    if str(answer).strip() == word:
+        return True
+    _err(f"the answer was not {word!r}")
+    return False
+
+
+def _restoring(key: Any, command: str) -> None:
+    """Said before each restore: should the program be killed meanwhile, the way back is
+    on the screen already."""
+    _err(f"restoring {label(key.kind, key.path)} (should this not finish: {command})")
+
+
+def _restore_lines(restores: list[Any]) -> list[str]:
+    """What was put back after the stop; loud, with the command, what could not be."""
+    from cstool.cloud.restore import Outcome
+
+    lines = []
+    for r in restores:
+        name = label(r.key.kind, r.key.path)
+        if r.outcome is Outcome.RESTORED:
+            lines.append(f"restored: {name} is enabled again (this apply had disabled it)")
+        elif r.outcome is Outcome.IN_SERVICE:
+            lines.append(f"checked: {name} is enabled")
+        else:
+            lines += [
+                f"!!! {name} IS STILL DISABLED: this apply disabled it and could not enable "
+                f"it again: {r.error}",
+                f"!!! enable it by hand: {r.command}",
+            ]
+    return lines
+
+
 # --- apply progress: a live bar on a terminal, a line per finished step when piped ---
 
 
 def _name(result: StepResult) -> str:
     step = result.step
     return f"{step.title} {label(step.key.kind, step.key.path)}"
+
+
+def _failed(result: StepResult) -> str:
+    return "outcome unknown" if result.status is Status.UNKNOWN else "failed"
 
 
 class Progress:
@@ -456,7 +644,9 @@ class Progress:
                 return
             line = f"[{self.done}/{self.total}] {result.status.value}: {_name(result)}"
             if result.error:
-                line += f" - {result.error}"
+                line += f" - {redact(result.error)}"
+            elif result.note:
+                line += f" ({redact(result.note)})"
             if self.bar is not None:
                 self.bar.console.print(line, markup=False)
             else:
@@ -466,12 +656,13 @@ class Progress:
         lines = [
             f"Apply: {report.count(Status.DONE)} done, {report.count(Status.FAILED)} "
             f"failed, {report.count(Status.NOT_STARTED)} not started"
+            + (f", {n} outcome unknown" if (n := report.count(Status.UNKNOWN)) else "")
             + (" (interrupted)" if report.interrupted else "")
             + "."
         ]
         for r in report.failed:
             where = f"{r.step.origin}: " if r.step.origin else ""
-            lines.append(f"{where}{_name(r)} failed: {r.error}")
+            lines.append(f"{where}{_name(r)} {_failed(r)}: {redact(r.error or '')}")
         pending = [r for r in report.results if r.status is Status.NOT_STARTED]
         if pending:
             lines.append("Not started:")
@@ -499,7 +690,9 @@ def sim_serve(
             ":error=CODE, :job, :drop or :lose; repeatable"
         ),
     ] = None,
-    job_polls: Annotated[int, typer.Option(help="times queryAsyncJobResult says 'pending'")] = 1,
+    job_polls: Annotated[
+        int, typer.Option(min=0, help="times queryAsyncJobResult says 'pending'")
+    ] = 1,
     cloudstack_version: Annotated[
         str,
         typer.Option(
@@ -519,15 +712,27 @@ def sim_serve(
         faults = [Fault.parse(f) for f in fault or []]
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--fault") from None
-    sim = Simulator(
-        state, keys={key: secret}, faults=faults, job_polls=job_polls, version=cloudstack_version
-    )
-    server = make_server(sim, host, port)
+    try:
+        sim = Simulator(
+            state,
+            keys={key: secret},
+            faults=faults,
+            job_polls=job_polls,
+            version=cloudstack_version,
+        )
+    except (ValueError, CstoolError) as exc:  # a damaged state file, or one in use
+        report(exc if isinstance(exc, CstoolError) else CstoolError(str(exc)))
+        raise typer.Exit(int(ExitCode.ERROR)) from None
+    try:
+        server = make_server(sim, host, port)
+    except OSError as exc:
+        sim.close()
+        _err(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(int(ExitCode.ERROR)) from None
     endpoint = f"http://{host}:{server.server_address[1]}/client/api"
     typer.echo(f"CloudStack simulator listening on {endpoint} (state: {state})")
-    typer.echo(f"export CLOUDSTACK_ENDPOINT={endpoint}")
-    typer.echo(f"export CLOUDSTACK_KEY={key}")
-    typer.echo(f"export CLOUDSTACK_SECRET={secret}")
+    for name, value in (("ENDPOINT", endpoint), ("KEY", key), ("SECRET", secret)):
+        typer.echo(f"export CLOUDSTACK_{name}={shlex.quote(value)}")  # for eval "$(...)"
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -535,7 +740,11 @@ def sim_serve(
         pass
     finally:
         server.server_close()
-        sim.store.flush()
+        try:
+            sim.close()  # saves what is pending and unlocks the state file
+        except CstoolError as exc:
+            report(exc)
+            raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
 @app.command()
@@ -553,25 +762,23 @@ def export(
     record: Record = None,
     record_endpoint: RecordEndpoint = False,
     replay: Replay = None,
+    deadline: Deadline = None,
     debug: Debug = False,
 ) -> None:
     """Write the live cloud as config YAML (stdout, or --split DIR); its plan is empty."""
     from cstool import __version__
     from cstool.model.export import dump
-    from cstool.model.export import split as split_config
 
     def action() -> ExitCode:
         opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
-        with _api(opts) as api:
+        with _api(opts, deadline=deadline) as api:
             config = ops.export(api, zone or [])
             header = f"Exported from {api.target.name} by cstool {__version__}."
         if split is None:
             typer.echo(dump(config, header), nl=False)
             return ExitCode.OK
-        split.mkdir(parents=True, exist_ok=True)
-        for name, part in split_config(config).items():
-            (split / name).write_text(dump(part, header))
-            _err(f"wrote {split / name}")
+        for path in ops.write_split(config, split, header):
+            _err(f"wrote {path}")
         return ExitCode.OK
 
     run(action, debug)
@@ -596,12 +803,63 @@ def import_marvin(
         if out is None:
             typer.echo(text, nl=False)
         else:
-            out.write_text(text)
+            ops.write_output(out, text, "converted config")
             _err(f"wrote {out}")
         checked = ops.check_text(text, str(out) if out else "<stdout>")
         for problem in checked.problems:
             _err(str(problem))
         return ExitCode.ERROR if checked.errors else ExitCode.OK
+
+    run(action, debug)
+
+
+@app.command()
+def graph(
+    configs: Configs,
+    live: Annotated[
+        bool, typer.Option("--live", help="draw the live cloud (the config's zones) via a target")
+    ] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="mermaid, svg or dot", metavar="FORMAT")
+    ] = "mermaid",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="write the picture here", metavar="FILE")
+    ] = None,
+    sim: Sim = False,
+    sim_state: SimState = DEFAULT_STATE,
+    sim_version: SimVersion = None,
+    profile: Profile = None,
+    record: Record = None,
+    record_endpoint: RecordEndpoint = False,
+    replay: Replay = None,
+    deadline: Deadline = None,
+    debug: Debug = False,
+) -> None:
+    """Draw each zone: physical networks, traffic labels, providers, public ranges, pods.
+
+    From the config; with --live, the cloud as a target reads it (only the config's zones).
+    """
+    from cstool.render import graph as drawing
+
+    def action() -> ExitCode:
+        if fmt not in drawing.FORMATS:
+            raise CstoolError(f"--format {fmt}: one of {', '.join(drawing.FORMATS)}")
+        if out is not None:
+            ops.check_output(out, "picture")
+        state = ops.desired_state(configs).state
+        if live:
+            opts = TargetOptions(
+                sim, sim_state, profile, record, record_endpoint, replay, sim_version
+            )
+            with _api(opts, deadline=deadline) as api:
+                state = drawing.zones_only(ops.read_for(api, state), state)
+        text = drawing.render(fmt, state)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            ops.write_output(out, text, "picture")
+            _err(f"wrote {out}")
+        return ExitCode.OK
 
     run(action, debug)
 
@@ -614,13 +872,13 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: running steps finish, state is saved
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
-    app(prog_name="cstool")
+    interrupts.install()  # Ctrl-C and SIGTERM alike (cstool/interrupts.py)
+    interrupts.running()
+    try:
+        app(prog_name="cstool")
+    finally:
+        interrupts.stopping()
 
 
 if __name__ == "__main__":

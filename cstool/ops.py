@@ -5,17 +5,22 @@ Composes model/ (pure) with cloud/ (the adapter); cli.py picks the target and re
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cstool.cloud import identity, restore
 from cstool.cloud.api import Api
-from cstool.cloud.applier import Applier, ApplyReport, Event
+from cstool.cloud.applier import Applier, ApplyReport, Event, Guard
+from cstool.cloud.lock import SETTLE, CloudLock
 from cstool.cloud.reader import read_live
+from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
-from cstool.model.diff import Action, diff
+from cstool.model.diff import ABSENT, Action, diff, is_absent, present
 from cstool.model.kinds import KINDS
 from cstool.model.loader import config_files, load
 from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
@@ -54,7 +59,8 @@ def check_text(text: str, name: str) -> Validated:
 
 
 def _checked(state: State, problems: list[Problem], files: int) -> Validated:
-    found = [*problems, *validate(state)]
+    # the network rules check what the config wants to exist: `absent: true` entries are not
+    found = [*problems, *validate(present(state))]
     return Validated(state, tuple(sorted(set(found), key=Problem.sort_key)), files)
 
 
@@ -72,9 +78,103 @@ def read_for(api: Api, desired: State) -> State:
     return read_live(api, zone_settings=zones)
 
 
-def plan(api: Api, desired: State, prune: bool = False) -> tuple[Plan, State]:
+def plan(
+    api: Api,
+    desired: State,
+    prune: bool = False,
+    other_cloud: bool = False,
+    prune_scope: Sequence[str] = (),
+) -> tuple[Plan, State]:
+    """The plan against the live cloud. Refused when the config names another cloud (unless
+    other_cloud) and when live objects share an identity, unless prune removes the extras."""
     live = read_for(api, desired)
-    return make_plan(desired, live, prune), live
+    identity.check(desired.cloud, identity_of(api, live), api.target.name, other_cloud)
+    scope = scope_paths(prune_scope, live)
+    kept = {k: ids for k, ids in live.duplicates.items() if not _pruned(k, prune, scope)}
+    if kept:
+        raise Duplicates(kept)
+    return make_plan(desired, live, prune or bool(scope), scope), live
+
+
+def scope_paths(scope: Sequence[str], live: State) -> tuple[tuple[str, ...], ...]:
+    """`--prune-scope lab1` or `lab1/pod2` as paths; a path nothing in the cloud lies under
+    is an error (a typo would otherwise prune nothing, silently)."""
+    paths = tuple(tuple(p for p in s.strip("/").split("/") if p) for s in scope)
+    for text, path in zip(scope, paths, strict=True):
+        if not path or not any(k.path[: len(path)] == path for k in live):
+            zones = sorted(r.key.path[0] for r in live.of_kind("zone"))
+            raise CstoolError(
+                f"--prune-scope {text}: nothing in the cloud is under {text!r}",
+                hint=f"give a zone or zone/pod path (zones: {', '.join(zones) or 'none'})",
+            )
+    return paths
+
+
+def identity_of(api: Api, live: State) -> identity.Identity:
+    """Which cloud `live` was read from (endpoint host and custom.cs.identifier)."""
+    return identity.observe(api.target.endpoint, live)
+
+
+class Duplicates(CstoolError):
+    """Two or more live objects with one identity: a plan built on either could act on the
+    wrong one, so none is built until the extras are gone."""
+
+    def __init__(self, found: Mapping[Key, list[str]]) -> None:
+        self.found = dict(found)
+        super().__init__(
+            "the cloud has duplicates (objects with the same identity):\n"
+            + "\n".join(duplicate_lines(self.found)),
+            hint="remove the extra ones (cstool apply --prune deletes them, with what is "
+            "under them), then plan again",
+        )
+
+
+def duplicate_lines(found: Mapping[Key, list[str]]) -> list[str]:
+    """One line per shared identity, naming every id (the one kept first)."""
+    return [
+        f"  {key}: ids {', '.join(ids)}"
+        + (f" ({KINDS[key.kind].delete} id=<id> removes one)" if KINDS[key.kind].delete else "")
+        for key, ids in sorted(found.items())
+    ]
+
+
+def _pruned(key: Key, prune: bool, scope: Sequence[tuple[str, ...]]) -> bool:
+    """Whether the extras of a duplicated identity are in what this plan prunes."""
+    parent = key.path[:-1]
+    return (prune and not scope) or any(parent[: len(p)] == p for p in scope)
+
+
+@contextmanager
+def cloud_lock(api: Api) -> Iterator[CloudLock | None]:
+    """The run's lock on the cloud (cloud/lock.py), released on the way out; none for a
+    recording (it is no cloud). The in-process simulator answers in order, so the lock
+    reads back at once; a real cloud waits lock.SETTLE seconds first."""
+    if api.target.endpoint == REPLAY_ENDPOINT:
+        yield None
+        return
+    lock = CloudLock(api, settle=0.0 if api.target.simulator is not None else SETTLE)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.problems = lock.release()
+
+
+def recheck(
+    api: Api, planned: Plan, desired: State, prune_scope: Sequence[str] = ()
+) -> tuple[Plan, State]:
+    """Plan again once the lock is held: another apply may have run between the plan that
+    was confirmed and the lock (it would be carried out twice: duplicates). The plan must
+    be the same, else nothing is applied."""
+    fresh, live = plan(api, desired, planned.prune, True, prune_scope)
+    before, now = planned.to_dict()["checksum"], fresh.to_dict()["checksum"]
+    if before != now:
+        raise StalePlan(
+            f"the cloud changed between the plan and taking the lock (checksum {before} -> "
+            f"{now}): another apply may have run",
+            hint="plan again and review the new plan",
+        )
+    return fresh, live
 
 
 def drift(api: Api, desired: State) -> Drift:
@@ -82,6 +182,12 @@ def drift(api: Api, desired: State) -> Drift:
     found = diff(desired, live)
     # deletes are only ever the children a replace takes with it: part of that change
     changed = tuple(c for c in found.changes if c.action in (Action.UPDATE, Action.REPLACE))
+    # an `absent: true` entry that exists: the config says it should not
+    changed += tuple(
+        replace(c, fields={ABSENT: (False, True)})
+        for c in found.changes
+        if c.action is Action.DELETE and c.desired is not None and is_absent(c.desired)
+    )
     missing = tuple(
         c.desired for c in found.changes if c.action is Action.CREATE and c.desired is not None
     )
@@ -89,10 +195,26 @@ def drift(api: Api, desired: State) -> Drift:
 
 
 def apply(
-    api: Api, plan_: Plan, live: State, parallelism: int = 4, on_event: Event | None = None
+    api: Api,
+    plan_: Plan,
+    live: State,
+    parallelism: int = 4,
+    on_event: Event | None = None,
+    guard: Guard | None = None,
+    on_restore: Callable[[Key, str], None] | None = None,
 ) -> ApplyReport:
-    applier = Applier(api, live, parallelism, on_event)
-    return applier.apply(plan_.steps, plan_.dependencies())
+    """Run the plan. When it fails or is interrupted, what it took out of service for a
+    while (a zone disabled to add a physical network) is put back before it returns
+    (cloud/restore.py); report.restores says what was put back and what could not be."""
+    watch = restore.Watch(plan_.steps, on_event)
+    applier = Applier(api, live, parallelism, watch.event, guard=guard)
+    try:
+        report = applier.apply(plan_.steps, plan_.dependencies())
+    except KeyboardInterrupt:  # outside the applier's own wait: the steps seen so far
+        report = watch.report()
+    if not report.ok:
+        report.restores = restore.restore(api, plan_, report.results, applier.resolve, on_restore)
+    return report
 
 
 def export(api: Api, zones: Sequence[str] = ()) -> dict[str, Any]:
@@ -107,19 +229,81 @@ def export(api: Api, zones: Sequence[str] = ()) -> dict[str, Any]:
             f"no zone named {', '.join(missing)} in the cloud "
             f"(it has: {', '.join(sorted(known)) or 'none'})"
         )
+    shown = {k: ids for k, ids in live.duplicates.items() if not zones or k.zone in zones}
+    if shown:  # which copy to write would be a guess: none is
+        raise Duplicates(shown)
     return to_config(live, set(zones) if zones else None)
+
+
+def check_output(path: Path, what: str) -> None:
+    """Refuse an output file whose directory is missing, or that is a directory, before any
+    work is done: the operator learns it before the cloud is read, not after."""
+    if path.is_dir():
+        raise CstoolError(
+            f"{path}: cannot write the {what} there: it is a directory",
+            hint=f"give a file name inside it, e.g. {path / 'out'}",
+        )
+    if not path.parent.is_dir():
+        raise CstoolError(
+            f"{path}: cannot write the {what}: the directory {path.parent} does not exist",
+            hint=f"create it first (mkdir -p {path.parent}) or choose another path",
+        )
+
+
+def write_output(path: Path, text: str, what: str) -> None:
+    """Write an output file (a saved plan, a converted config); a failure names the file."""
+    check_output(path, what)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CstoolError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from None
+
+
+def write_split(config: dict[str, Any], directory: Path, header: str) -> list[Path]:
+    """Write one file per zone (and the settings) into directory, never outside it: the
+    names are plain file names (model.export.safe_names), each file is written to a
+    temporary file in the directory and renamed over the old one, so a symbolic link
+    planted under that name is replaced, never followed."""
+    import os
+    import tempfile
+
+    from cstool.model.export import dump, split
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CstoolError(f"{directory}: cannot create the directory: {exc.strerror}") from None
+    written = []
+    for name, part in split(config).items():
+        target = directory / name
+        if Path(name).name != name or name in (".", "..") or "\\" in name:
+            raise CstoolError(f"refusing to write {name!r}: not a plain file name")  # a bug
+        if target.is_dir() and not target.is_symlink():
+            raise CstoolError(f"{target} is a directory; not overwriting it")
+        fd, tmp = tempfile.mkstemp(prefix=".cstool-", suffix=".yaml", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(dump(part, header))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(target)
+    return written
 
 
 def import_marvin(path: Path) -> tuple[str, list[str]]:
     """A Marvin config as cstool YAML, and what could not be converted."""
     from cstool.model import marvin
     from cstool.model.export import dump
+    from cstool.model.loader import read_config
 
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise CstoolError(f"{path}: {exc.strerror}") from None
-    converted = marvin.convert(marvin.parse(text, str(path)))
+    # the config loader's reader: a regular file only (a FIFO never blocks), size-limited,
+    # UTF-8 or UTF-16/32 with a BOM, and a located problem for bytes that do not decode
+    text, problem = read_config(path)
+    if text is None:
+        raise CstoolError(str(problem))
+    converted = marvin.convert(marvin.parse(text, str(path)), str(path))
     header = f"Converted from the Marvin config {path.name} by cstool import-marvin."
     return dump(converted.config, header), converted.warnings
 
@@ -127,20 +311,52 @@ def import_marvin(path: Path) -> tuple[str, list[str]]:
 # --- saved plans -------------------------------------------------------------------------
 
 
-def saved_plan(plan_: Plan, desired: State, target: str) -> dict[str, Any]:
-    """The plan as saved by `plan --out`: the plan, its checksum, and the desired state."""
+SEAL = "seal"
+
+
+class PlanTampered(CstoolError):
+    hint = "do not edit a saved plan: run `cstool plan ... --out PLAN.json` again"
+
+
+def saved_plan(
+    plan_: Plan, desired: State, target: str, cloud: identity.Identity | None = None
+) -> dict[str, Any]:
+    """The plan as saved by `plan --out`: the plan, its checksum, the desired state, the
+    target and the identity of the cloud it was made for, sealed by a checksum of all that
+    (so an edited file is told apart from a changed cloud)."""
     body = plan_.to_dict()
     body["target"] = target
+    body["cloud"] = cloud.to_dict() if cloud is not None else None
     body["desired"] = [
         {
             "resource": r.key.to_str(),
             "values": _plain(dict(r.values)),
             "origin": str(r.origin) if r.origin else None,
             "order": r.order,
+            **({ABSENT: True} if is_absent(r) else {}),
         }
         for r in desired.values()
     ]
+    body[SEAL] = seal(body)
     return body
+
+
+def seal(body: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of the whole saved plan but its seal."""
+    data = {k: v for k, v in body.items() if k != SEAL}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_sealed(path: Path, saved: Mapping[str, Any]) -> None:
+    """Refuse a saved plan whose content does not match its own checksums."""
+    if SEAL not in saved:
+        raise PlanTampered(f"{path}: the plan has no seal, so its content cannot be trusted")
+    if saved[SEAL] != seal(saved) or checksum(saved) != saved.get("checksum"):
+        raise PlanTampered(
+            f"{path}: the plan was modified after it was saved (its content does not match "
+            "its checksum)"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -154,8 +370,14 @@ def is_saved_plan(paths: Sequence[Path]) -> bool:
 def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
     try:
         data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise CstoolError(f"{path}: not a cstool plan file ({exc})") from None
+    check_sealed(path, data)
+    try:
         plan_from_dict(data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise CstoolError(f"{path}: not a cstool plan file ({exc})") from None
     state = State()
     for item in data["desired"]:
@@ -165,7 +387,8 @@ def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
             k: fields[k].parse(v) if v is not None else None for k, v in item["values"].items()
         }
         origin = _origin(item.get("origin"))
-        state.add(Resource(key, values, origin, order=item.get("order", 0)))
+        extra = {ABSENT: True} if item.get(ABSENT) else {}
+        state.add(Resource(key, values, origin, extra=extra, order=item.get("order", 0)))
     return data, state
 
 
@@ -176,10 +399,20 @@ def _origin(text: str | None) -> Origin | None:
     return Origin(file, int(line), int(col))
 
 
-def check_saved(saved: Mapping[str, Any], fresh: Plan) -> None:
-    """Refuse when the cloud changed since the plan was made (the checksum differs)."""
+def check_saved(
+    saved: Mapping[str, Any],
+    fresh: Plan,
+    cloud: identity.Identity | None = None,
+    target: str = "",
+    other_cloud: bool = False,
+) -> None:
+    """Refuse a plan saved for another cloud (its recorded identity), then one the cloud has
+    moved away from (the checksum of a fresh plan differs). A tampered file is refused when
+    loaded (check_sealed), before either."""
+    if cloud is not None:
+        identity.check_saved(saved.get("cloud"), cloud, target or cloud.host, other_cloud)
     now = fresh.to_dict()
-    if now["checksum"] == saved["checksum"] and checksum(saved) == saved["checksum"]:
+    if now["checksum"] == saved["checksum"]:
         return
     old = {(s["title"], s["resource"]) for s in saved["steps"]}
     new = {(s["title"], s["resource"]) for s in now["steps"]}

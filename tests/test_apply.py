@@ -98,12 +98,16 @@ def test_failed_step_stops_the_apply_and_a_rerun_converges_without_duplicates(
     state = tmp_path / "sim.json"
     api = Api(sim_target(state, [fault]))
     _plan, report = _apply(api, [LAB], parallelism=1)
-    assert not report.ok
-    (failed,) = report.failed
-    assert failed.index == index and failed.step.origin is not None
-    assert failed.error and (command in failed.error or "cannot reach" in failed.error)
-    assert all(r.status is Status.NOT_STARTED for r in report.results[index + 1 :])
-    assert all(r.status is Status.DONE for r in report.results[:index])
+    if report.ok:  # a create whose reply was lost is read back by identity: found, done
+        assert action == "lose" and "read back" in (report.results[index].note or "")
+    else:
+        (failed,) = report.failed
+        assert failed.index == index and failed.step.origin is not None
+        assert failed.error and (command in failed.error or "cannot reach" in failed.error)
+        if action in ("drop", "lose"):  # no answer: never reported as a plain failure
+            assert failed.status is Status.UNKNOWN and "outcome unknown" in failed.error
+        assert all(r.status is Status.NOT_STARTED for r in report.results[index + 1 :])
+        assert all(r.status is Status.DONE for r in report.results[:index])
     clean = Api(sim_target(state))
     _plan, report = _apply(clean, [LAB])
     assert report.ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import requests
 from cs import CloudStack, CloudStackApiException
 
+from cstool.simulator.store import Store
 from cstool.simulator.transport import Fault, Simulator, make_server, signature
 from tests.conftest import ROOT, raw_sim
 
@@ -441,6 +443,20 @@ def test_faults_error_job_drop_lose_and_latency() -> None:
         Fault.parse("createZone:explode")
 
 
+def test_job_fault_on_a_sync_command_fails_before_changing_anything() -> None:
+    """A sync command has no job to fail: the call fails, and the server did nothing (no
+    half-done sync command); the next call of the same command works."""
+    sim, cs = raw_sim(faults=[Fault.parse("createZone#1:job")])
+    before = sim.store.seq
+    with pytest.raises(CloudStackApiException) as info:
+        _zone(cs)
+    assert info.value.error["errorcode"] == 530
+    assert sim.store.seq == before  # not even an id was handed out
+    assert cs.listZones(fetch_list=True) == []
+    _zone(cs, "again")
+    assert [z["name"] for z in cs.listZones(fetch_list=True)] == ["again"]
+
+
 def test_fault_syntax_of_latency() -> None:
     fault = Fault.parse("*:latency=0.05")
     assert (fault.command, fault.action, fault.value, fault.nth) == ("*", "latency", "0.05", None)
@@ -455,10 +471,33 @@ def test_state_file_is_written_atomically_and_reloaded(tmp_path: Path) -> None:
     _zone(cs)
     sim.store.flush()  # writes are throttled; a flush (or exit) writes what is pending
     assert json.loads((tmp_path / "sim.json").read_text())["format"] == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["sim.json"]  # no temp file left
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["sim.json", "sim.json.lock"]  # no temp file left; the lock's sidecar
     again = Simulator(tmp_path / "sim.json", keys={"key": "secret"})
     zones = again.handle(_signed({"command": "listZones"})).body["listzonesresponse"]["zone"]
     assert [z["name"] for z in zones] == ["z1"]
+
+
+def test_store_saves_its_last_change_soon_after_even_when_nothing_follows(
+    tmp_path: Path,
+) -> None:
+    """Writes are throttled to one per save_interval; the change that came too soon after a
+    write is written by a timer, with no further command and no flush."""
+    store = Store.load(tmp_path / "sim.json")
+    for name in ("a", "b"):  # the second comes within the interval of the first write
+        with store.transaction():
+            store.add("zone", {"name": name})
+    saved_at = time.monotonic()
+    while time.monotonic() - saved_at < 1.0 and _names(tmp_path / "sim.json") != ["a", "b"]:
+        time.sleep(0.02)
+    assert _names(tmp_path / "sim.json") == ["a", "b"]
+    store.close()
+
+
+def _names(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return sorted(r["name"] for r in json.loads(path.read_text())["tables"]["zone"].values())
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The code base keeps its own rules: ruff clean and formatted, and only cli.py prints."""
+"""The code base keeps its own rules: ruff clean and formatted, mypy --strict clean, and only
+cli.py prints."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ PATHS = ["cstool", "tests", "bench"]
 def test_ruff(args: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ruff", *args, *PATHS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict() -> None:
+    """The package type-checks with mypy --strict (tests and benches are not checked)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "cstool"],
         cwd=ROOT,
         capture_output=True,
         text=True,

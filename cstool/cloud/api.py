@@ -4,9 +4,11 @@ Targets (where calls go) live in targets.py.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
+import weakref
 from collections import Counter
 from typing import Any
 
@@ -15,18 +17,47 @@ from cs import CloudStack, CloudStackApiException, CloudStackException
 from requests.adapters import BaseAdapter
 
 from cstool.cloud import versions
-from cstool.cloud.targets import (  # noqa: F401  (the names callers import from here)
+from cstool.cloud.targets import (
     SIM_KEY,
     SIM_SECRET,
     Target,
     configured_target,
+    host_of,
+    not_the_api,
+    refusal_hint,
     replay_target,
     sim_target,
+    unreachable,
 )
-from cstool.cloud.wire import is_query, request_params
-from cstool.errors import ApiError, CstoolError, JobTimeout, ReplayMiss, Unreachable
+from cstool.cloud.waits import (
+    POLL_FIRST,
+    DeadlineExceeded,
+    Interrupted,
+    JobStillRunning,
+    Waits,
+    poll_delays,
+)
+from cstool.cloud.waits import install as install_waits
+from cstool.cloud.wire import REPLAY_ENDPOINT, is_query, request_params
+from cstool.errors import (
+    ApiError,
+    CstoolError,
+    JobTimeout,
+    NotCloudStack,
+    ReplayMiss,
+    Unreachable,
+)
 
-READ_RETRIES = 3
+# the targets are re-exported: callers import them from here beside Api
+__all__ = [
+    "SIM_KEY",
+    "SIM_SECRET",
+    "Api",
+    "Target",
+    "configured_target",
+    "replay_target",
+    "sim_target",
+]
 PAGE_SIZE = 500  # what the cs client asks for (cs.client.PAGE_SIZE) until a server says less
 Items = list[dict[str, Any]]
 # BaseListCmd.getPageSize: pagesize above default.page.size (read once, at the server's start)
@@ -41,17 +72,39 @@ class Api:
     enforce.post.requests.and.timestamps=true requires (ApiServlet.isStateChangingCommandUsingPOST).
     """
 
-    def __init__(self, target: Target, job_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        target: Target,
+        job_timeout: float = 600.0,
+        deadline: float | None = None,
+        parallelism: int = 4,
+        call_timeout: float | None = None,
+    ) -> None:
+        """job_timeout: seconds to wait for each async job; deadline: seconds for every
+        network wait of the run together (None: no limit); parallelism: async jobs polled
+        at once; call_timeout: seconds for one request and its whole answer (default: the
+        target's timeout)."""
+        if not job_timeout > 0 or (deadline is not None and not deadline > 0):
+            raise CstoolError("the job timeout and the deadline must be above 0 seconds")
         self.target = target
         self.job_timeout = job_timeout
+        self.waits = Waits(float(call_timeout or target.timeout), deadline)
+        self.polls = 0  # queryAsyncJobResult requests sent (not counted in `calls`)
+        self._poll_slots = threading.BoundedSemaphore(max(1, parallelism))
         self.calls: Counter[str] = Counter()
         self.jobs_waiting: set[str] = set()  # async jobs polled and still pending
         self.page_size: int | None = None  # set when the server refused cs's page size
         self._version: str | None = None  # the server's, read once per run when first needed
         self._lock = threading.Lock()
         self._version_lock = threading.Lock()
+        replay = target.endpoint == REPLAY_ENDPOINT
+        threaded = target.simulator is None and not replay
+        install_waits(
+            target.session, target.endpoint, self.waits, threaded=threaded, retries=not replay
+        )
         target.session.hooks["response"].append(self._watch_jobs)
         _run_session_hooks(target.session, target.endpoint)
+        _LIVE.add(self)
         self._reader = self._client(target.method)
         self._writer = self._client("post")
 
@@ -61,12 +114,12 @@ class Api:
             target.endpoint,
             target.key,
             target.secret,
-            timeout=target.timeout,
+            timeout=math.ceil(target.timeout),  # unused: waits.Patient times every request
             method=method,
             verify=target.verify,
             session=target.session,
             poll_interval=target.poll_interval,
-            job_timeout=int(self.job_timeout) if self.job_timeout else None,
+            job_timeout=None,  # cstool polls async jobs itself (_job_result)
             retry=0,
         )
 
@@ -118,21 +171,10 @@ class Api:
         versions.check(needs, version)
 
     def list(self, command: str, **params: Any) -> Items:
-        """Every item of a list command (all pages); retried on connection errors and 5xx."""
+        """Every item of a list command (all pages). Throttling, 5xx and connection errors
+        are retried request by request, under every call (waits.Patient)."""
         self._check_version(command, params)
-        for attempt in range(READ_RETRIES + 1):
-            try:
-                return self._list_pages(command, params)
-            except (Unreachable, ApiError) as exc:
-                retriable = (
-                    isinstance(exc, Unreachable)
-                    or (exc.code or 0) >= 500
-                    and exc.code not in (530, 531, 532, 533, 534, 535, 536, 537)
-                )
-                if not retriable or attempt == READ_RETRIES:
-                    raise
-                time.sleep(min(0.2 * 2**attempt, 2.0))
-        raise AssertionError("unreachable")
+        return self._list_pages(command, params)
 
     def _list_pages(self, command: str, params: dict[str, Any]) -> Items:
         """All pages, at cs's page size until the server refuses it (a default.page.size
@@ -155,12 +197,42 @@ class Api:
         self._check_version(command, params)
         self._count(command, params)
         client = self._reader if is_query(command) else self._writer
+        reply = dict(self._send(client, command, **params) or {})
+        if "jobid" in reply and command != "queryAsyncJobResult":
+            return self._job_result(command, str(reply["jobid"]))
+        return reply
+
+    def _job_result(self, command: str, jobid: str) -> dict[str, Any]:
+        """Poll the job until it ends, soon at first, then less and less often (waits.
+        poll_delays), within the job timeout; no more than `parallelism` polls at once.
+        Replaces cs's fixed-interval loop (CloudStack._jobresult) so that Ctrl-C and the
+        run's deadline stop the wait at once. The target's poll_interval, when below
+        POLL_FIRST, is the first wait (0: the simulator and replays answer by count)."""
         started = time.monotonic()
         try:
-            result = self._send(client, command, fetch_result=True, **params)
-        except _JobTimeout as exc:
-            raise JobTimeout(command, exc.jobid, time.monotonic() - started) from None
-        return dict(result or {})
+            for delay in poll_delays(min(POLL_FIRST, self.target.poll_interval)):
+                left = self.job_timeout - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                self.waits.sleep(min(delay, left))
+                with self._poll_slots:
+                    with self._lock:
+                        self.polls += 1
+                    job = self._send(self._reader, "queryAsyncJobResult", jobid=jobid)
+                if job.get("jobstatus") != 0:  # AsyncJobResult: 0 pending, 1 done, 2 failed
+                    return _job_outcome(command, jobid, job)
+        except Interrupted:
+            raise JobStillRunning(command, jobid, "interrupted") from None
+        except DeadlineExceeded as exc:
+            raise JobStillRunning(command, jobid, str(exc)) from None
+        except Unreachable as exc:
+            raise JobStillRunning(command, jobid, str(exc)) from None
+        raise JobTimeout(command, jobid, self.job_timeout)
+
+    def interrupt(self) -> None:
+        """Stop every wait of this Api now: polls, retry pauses and reads in flight return
+        at once (writes in flight are let finish, so their outcome is known)."""
+        self.waits.cancel()
 
     def _send(self, client: CloudStack, command: str, **params: Any) -> Any:  # untyped: cs
         try:
@@ -170,13 +242,15 @@ class Api:
             jobid = None
             if exc.args and exc.args[0] == "Job failure":
                 jobid = _jobid(exc.response)
-            raise ApiError(
-                command, error.get("errorcode"), str(error.get("errortext") or exc), jobid
-            ) from None
+            # an answer without an errorcode (a proxy's JSON 404) is named by its HTTP status
+            code = error.get("errorcode") or getattr(exc.response, "status_code", None)
+            failure = ApiError(command, code, str(error.get("errortext") or exc), jobid)
+            failure.hint = refusal_hint(self.target, code) or failure.hint
+            raise failure from None
         except CloudStackException as exc:
             if exc.args and exc.args[0] == "Timeout waiting for async job result":
                 raise _JobTimeout(str(exc.args[1])) from None
-            raise Unreachable(self.target.name, str(exc.args[0] if exc.args else exc)) from None
+            raise not_the_api(self.target, command, exc) from exc  # --debug shows it, redacted
         except requests.RequestException as exc:
             request = exc.request
             if "Connection refused by Responses" in str(exc) and isinstance(
@@ -188,9 +262,17 @@ class Api:
                     f"the recording has no answer for {command} {shown}".rstrip(),
                     hint="record it again against a cloud that has it",
                 ) from None
-            raise Unreachable(self.target.name, type(exc).__name__ + ": " + str(exc)) from None
+            raise unreachable(self.target, exc) from exc
         except SystemExit as exc:  # cs exits on missing config; never let it leak
             raise CstoolError(f"the cs client stopped: {exc}") from None
+        except (TypeError, AttributeError) as exc:
+            # the cs client reads a list answer as final_data.extend(data[key]): an envelope
+            # that is not a mapping, or a list that is not a list, fails inside it
+            raise NotCloudStack(
+                host_of(self.target.endpoint),
+                200,
+                f"an answer to {command} that is not shaped like CloudStack's ({exc})",
+            ) from None
 
 
 class _SessionHooks(BaseAdapter):
@@ -225,6 +307,26 @@ def _run_session_hooks(session: requests.Session, endpoint: str) -> None:
         adapter = getattr(adapter, "inner", None)
     prefix = endpoint.split("/client/", 1)[0] + "/"
     session.mount(prefix, _SessionHooks(session.get_adapter(endpoint), session))
+
+
+_LIVE: weakref.WeakSet[Api] = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    """Ctrl-C or SIGTERM (cli.py): every Api of this process stops waiting."""
+    for api in list(_LIVE):
+        api.interrupt()
+
+
+def _job_outcome(command: str, jobid: str, job: dict[str, Any]) -> dict[str, Any]:
+    """The result of a finished job, or its failure as an ApiError naming the job."""
+    result = job.get("jobresult")
+    if job.get("jobstatus") == 1 and not job.get("jobresultcode"):
+        return dict(result) if isinstance(result, dict) else {}
+    error = result if isinstance(result, dict) else {}
+    code = error.get("errorcode") or job.get("jobresultcode")
+    text = str(error.get("errortext") or f"the async job ended with status {job.get('jobstatus')}")
+    raise ApiError(command, code, text, jobid)
 
 
 def _allowed_page_size(error: ApiError, current: int) -> int | None:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cstool.cloud.api import Api
+from cstool.errors import CstoolError
 from cstool.model.kinds import KINDS, Kind
 from cstool.model.resources import Key, Resource, State
 
@@ -75,6 +76,11 @@ def _add_kind(
     """Turn list items into Resources under their parents (found by id)."""
     read = kind.read
     for item in items:
+        if not isinstance(item, Mapping):  # a broken server or proxy, never CloudStack
+            raise CstoolError(
+                f"{read.command} answered an item that is not an object: {str(item)[:60]!r}",
+                hint="check that the endpoint is the CloudStack API and not a proxy in front",
+            )
         if read.accept is not None and not read.accept(item):
             continue
         parent_path: tuple[str, ...] = ()
@@ -93,8 +99,15 @@ def _add_kind(
             continue  # e.g. a Control traffic type: not something cstool manages
         uuid = item.get("id")
         extra = {k: item[k] for k in read.extra_fields if k in item}
+        key = Key(kind.name, (*parent_path, str(ident)))
+        kept = state.get(key)
+        if kept is not None and uuid is not None and kept.uuid not in (None, str(uuid)):
+            # a second live object with the same identity (two applies at once, a create
+            # retried after a lost reply): both are kept, the first under the identity
+            state.duplicates.setdefault(key, [str(kept.uuid)]).append(str(uuid))
+            key = Key(kind.name, (*parent_path, duplicate_name(str(ident), str(uuid), kept)))
         res = Resource(
-            Key(kind.name, (*parent_path, str(ident))),
+            key,
             values,
             uuid=str(uuid) if uuid is not None else None,
             extra=extra,
@@ -103,3 +116,9 @@ def _add_kind(
         state.add(res)
         if uuid is not None:
             ids[(kind.name, str(uuid))] = res.key
+
+
+def duplicate_name(ident: str, uuid: str, kept: Resource) -> str:
+    """The name an extra object of a duplicated identity is kept under: it says what it is,
+    with both ids, wherever it is shown (plan, drift, prune)."""
+    return f"{ident} (duplicate id {uuid} of {kept.uuid})"

@@ -85,19 +85,88 @@ def is_auto(res: Resource, live: State) -> bool:
     return kind.auto_created or bool(kind.auto_created_when and kind.auto_created_when(res, live))
 
 
+# the Resource.extra flag of a config entry written `absent: true` (loader.py)
+ABSENT = "absent"
+
+
+def is_absent(res: Resource) -> bool:
+    """Whether the config asks for this resource not to exist (`absent: true`)."""
+    return bool(res.extra.get(ABSENT))
+
+
+def present(state: State) -> State:
+    """The state without its absent entries: what the config wants to exist."""
+    if not any(is_absent(r) for r in state.values()):
+        return state
+    out = State({k: r for k, r in state.items() if not is_absent(r)})
+    out.cloud, out.duplicates = state.cloud, state.duplicates
+    return out
+
+
 def diff(desired: State, live: State) -> Diff:
-    """Creates, updates and replaces for the config; unmanaged for the rest of the cloud."""
+    """Creates, updates and replaces for the config, deletes for its `absent: true` entries;
+    unmanaged for the rest of the cloud."""
+    wanted = present(desired)
     changes: list[Change] = []
-    for key, want in desired.items():
+    for key, want in wanted.items():
         have = live.get(key)
         if have is None:
             changes.append(Change(Action.CREATE, key, want, None))
         elif (change := change_for(want, have, live)) is not None:
             changes.append(change)
-    changes = _cascade(changes, desired, live)
-    unmanaged = tuple(r for k, r in live.items() if k not in desired and not is_auto(r, live))
-    managed = sum(1 for k in desired if k in live and not KINDS[k.kind].auto_created)
-    return Diff(tuple(changes), unmanaged, managed + len(unmanaged))
+    changes = _cascade(changes, wanted, live)
+    deletes = _displaced(wanted, live) + _absent(desired, wanted, live)
+    deleted = {c.key for c in deletes}
+    unmanaged = tuple(
+        r for k, r in live.items() if k not in wanted and k not in deleted and not is_auto(r, live)
+    )
+    managed = sum(1 for k in wanted if k in live and not KINDS[k.kind].auto_created)
+    managed += sum(1 for r in desired.values() if is_absent(r) and r.key in live)
+    return Diff(tuple(changes + deletes), unmanaged, managed + len(unmanaged))
+
+
+def _absent(desired: State, wanted: State, live: State) -> list[Change]:
+    """The delete of each `absent: true` entry that exists, after what lives under it
+    (CloudStack refuses to delete a pod or zone that still has children). An absent entry
+    that does not exist plans nothing."""
+    out = []
+    for res in desired.values():
+        have = live.get(res.key)
+        if not is_absent(res) or have is None:
+            continue
+        tops = {res.key}
+        out += [
+            Change(Action.DELETE, k, res, r)
+            for k, r in live.items()
+            if _under(k, tops) and k not in wanted and not is_auto(r, live)
+        ]
+        out.append(Change(Action.DELETE, res.key, res, have))
+    return out
+
+
+def _displaced(wanted: State, live: State) -> list[Change]:
+    """A resource CloudStack made by itself, where the config wants one of the same name
+    under another parent of the zone, is deleted first. Enabling a zone without Storage
+    traffic adds it to the Management physical network (ConfigurationManagerImpl.editZone),
+    and a zone takes Storage traffic on one physical network only
+    (NetworkServiceImpl.addTrafficTypeToPhysicalNetwork refuses a second one): a config that
+    puts Storage traffic on a physical network of its own could never be applied."""
+    out = []
+    for key, res in live.items():
+        made = KINDS[key.kind].auto_created_when
+        if key in wanted or made is None or not made(res, live):
+            continue
+        rival = next(
+            (
+                w
+                for w in wanted.of_kind(key.kind)
+                if w.key.zone == key.zone and w.key.path[-1] == key.path[-1]
+            ),
+            None,
+        )
+        if rival is not None:  # the delete points at the entry that moves it
+            out.append(Change(Action.DELETE, key, rival, res))
+    return out
 
 
 def _under(key: Key, tops: set[Key]) -> bool:

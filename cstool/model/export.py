@@ -4,7 +4,9 @@ empty. Driven by the kinds table (export_when and to_yaml hooks). Pure.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -13,6 +15,10 @@ import yaml
 from cstool.model.kinds import NO_DEFAULT, Field, Kind, children_of
 from cstool.model.resources import Resource, State
 from cstool.model.values import HYPERVISORS
+
+# settings whose value is one installation's own (its identity, cloud/identity.py): copied
+# into another cloud's config they would make that cloud claim to be this one
+PER_CLOUD_SETTINGS = frozenset({"custom.cs.identifier"})
 
 
 def to_config(live: State, zones: Collection[str] | None = None) -> dict[str, Any]:
@@ -23,6 +29,7 @@ def to_config(live: State, zones: Collection[str] | None = None) -> dict[str, An
             r
             for r in live.of_kind(kind.name)
             if _exported(kind, r, live)
+            and not (kind.name == "setting" and r.key.path[-1] in PER_CLOUD_SETTINGS)
             and (zones is None or kind.name != "zone" or r.key.path[0] in zones)
         ]
         if items:
@@ -30,12 +37,49 @@ def to_config(live: State, zones: Collection[str] | None = None) -> dict[str, An
     return config
 
 
+SETTINGS_FILE = "settings.yaml"
+CLOUD_KEYS = ("cloud",)  # top-level entries other than zones, kept with the settings
+# names Windows will not open as files, whatever the extension (a config repo is shared)
+RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", "settings"]
+    + [f"{p}{n}" for p in ("com", "lpt") for n in "123456789"]
+)
+MAX_STEM = 80
+
+
 def split(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """One document per zone (file name -> config) plus the settings."""
-    files = {f"{z['name']}.yaml": {"zones": [z]} for z in config.get("zones", [])}
-    if config.get("settings"):
-        files["settings.yaml"] = {"settings": config["settings"]}
+    """One document per zone (file name -> config) plus the settings. File names are
+    derived from zone names (safe_names): plain, unique (ignoring case) file names, never
+    a path, so writing them into a directory stays in it."""
+    zones = config.get("zones", [])
+    names = safe_names([str(z["name"]) for z in zones])
+    files = {name: {"zones": [z]} for name, z in zip(names, zones, strict=True)}
+    rest = {k: config[k] for k in (*CLOUD_KEYS, "settings") if config.get(k)}
+    if rest:
+        files[SETTINGS_FILE] = rest
     return files
+
+
+def safe_names(zones: list[str]) -> list[str]:
+    """A `.yaml` file name per zone name: characters other than letters, digits, `-`, `_`
+    and inner `.` become `_` (so no `/`, `\\`, `..` or absolute path), reserved names (the
+    settings file, Windows device names) and names that differ only in case get a numbered
+    suffix, long names are cut (with a digest of the full name, to stay unique)."""
+    taken: set[str] = set()
+    out = []
+    for zone in zones:
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", zone).strip(".") or "zone"
+        stem = re.sub(r"\.{2,}", "_", stem)
+        if len(stem) > MAX_STEM:
+            digest = hashlib.sha256(zone.encode()).hexdigest()[:8]
+            stem = f"{stem[:MAX_STEM]}-{digest}"
+        name, n = stem, 1
+        while name.lower() in RESERVED or name.lower() in taken:
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.lower())
+        out.append(f"{name}.yaml")
+    return out
 
 
 def _exported(kind: Kind, res: Resource, live: State) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cstool.model import jsontypes as jt
 from cstool.model import settings as catalog
 from cstool.model import values as v
 from cstool.model.providers import auto_providers
@@ -177,12 +178,10 @@ def _zone_default(name: str, basic: Any, advanced: Any) -> Any:
     return default
 
 
-BOOL = {"type": "boolean"}
-INT_OR_STR = {"type": ["integer", "string"]}
-STR_LIST = {"type": "array", "items": {"type": "string"}}
+BOOL = jt.BOOL
 
 
-def _enabled(api: str, deferred: bool = False, doc: str = "") -> Field:
+def _enabled(api: str, deferred: bool = False, doc: str = "enabled (true) or disabled") -> Field:
     return Field(
         "enabled",
         v.boolean,
@@ -199,10 +198,30 @@ def _enabled(api: str, deferred: bool = False, doc: str = "") -> Field:
 def _range_fields(gateway_replace: bool, end_replace: bool = False) -> tuple[Field, ...]:
     return (
         Field(
-            "end", v.ipv4, api="endip", replace=end_replace, doc="last address (defaults to start)"
+            "end",
+            v.ipv4,
+            api="endip",
+            replace=end_replace,
+            json_type=jt.IPV4,
+            doc="last address (defaults to start)",
         ),
-        Field("gateway", v.ipv4, api="gateway", required=True, replace=gateway_replace),
-        Field("netmask", v.netmask, api="netmask", required=True),
+        Field(
+            "gateway",
+            v.ipv4,
+            api="gateway",
+            required=True,
+            replace=gateway_replace,
+            json_type=jt.IPV4,
+            doc="gateway of the range's subnet (outside the range)",
+        ),
+        Field(
+            "netmask",
+            v.netmask,
+            api="netmask",
+            required=True,
+            json_type=jt.NETMASK,
+            doc="netmask of the range's subnet (255.255.255.0 or 24)",
+        ),
     )
 
 
@@ -259,17 +278,17 @@ def _mgmt_delete(plan: Any, live: Any) -> list[Any]:
 
 def _mgmt_update_unsafe(want: Any, have: Any, live: Any) -> bool:
     """updatePodManagementNetworkIpRange rewrites the pod's stored ranges with a plain text
-    replace of the old start and end IPs (ConfigurationManagerImpl.updatePodIpRange): when
-    either is a textual part of another address of the pod (10.10.1.2 in 10.10.1.25), another
-    range would be rewritten too. Such a change is done as delete + create instead."""
-    start = have.key.path[-1]
-    own = [start, str(have.values.get("end") or start)]
+    replace of the old end IP by the new one (ConfigurationManagerImpl.updatePodIpRange):
+    when the old end is also a textual part of another address of the pod (10.10.1.2 in
+    10.10.1.25, or the start of a one-address range), that address would be rewritten too.
+    Such a change is done as delete + create instead."""
+    end = str(have.values.get("end") or have.key.path[-1])
     addresses = [
         address
         for r in live.children(have.key.parent(), have.key.kind)
         for address in (r.key.path[-1], str(r.values.get("end") or r.key.path[-1]))
     ]
-    return any(sum(ip in a for a in addresses) > own.count(ip) for ip in set(own))
+    return sum(a.count(end) for a in addresses) > 1
 
 
 # VirtualRouter-like providers must have their element enabled before the provider
@@ -355,8 +374,10 @@ def explode_pod_ranges(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
     if pod.get("ipranges"):
         rows = [dict(r) for r in pod["ipranges"]]
     else:
-        cols = {k: pod.get(k) for k in ("startip", "endip", "forsystemvms", "vlanid")}
-        cols = {k: (c if isinstance(c, list) else [c] if c else []) for k, c in cols.items()}
+        cols: dict[str, list[Any]] = {}
+        for k in ("startip", "endip", "forsystemvms", "vlanid"):
+            c = pod.get(k)
+            cols[k] = c if isinstance(c, list) else [c] if c else []
         rows = [
             {k: (cols[k][i] if i < len(cols[k]) else None) for k in cols}
             for i in range(len(cols["startip"]))
@@ -398,8 +419,9 @@ SETTING_VALUE = Field(
     v.setting_value,
     api="value",
     required=True,
-    json_type=INT_OR_STR,
+    json_type=jt.SETTING,
     from_api=lambda o: v.setting_value(o.get("value")),
+    doc="the setting's value (compared as a string)",
 )
 
 SETTING = Kind(
@@ -440,7 +462,8 @@ ZONE = Kind(
             api="networktype",
             required=True,
             replace=True,
-            json_type={"enum": ["Advanced", "Basic"]},
+            json_type=jt.enum(("Advanced", "Basic")),
+            doc="Advanced or Basic (any case); changing it replaces the zone",
         ),
         Field(
             "security_groups",
@@ -459,7 +482,7 @@ ZONE = Kind(
             from_api=_read_pair("dns1", "dns2"),
             required=True,
             clear="",  # ConfigurationManagerImpl.editZone stores dns2 "" as sent
-            json_type=STR_LIST,
+            json_type=jt.some(jt.IPV4, 2, min_items=1),
             doc="1-2 IPv4 addresses (dns1, dns2)",
         ),
         Field(
@@ -469,7 +492,7 @@ ZONE = Kind(
             from_api=_read_pair("internaldns1", "internaldns2"),
             required=True,
             clear="",  # ConfigurationManagerImpl.editZone stores internaldns2 "" as sent
-            json_type=STR_LIST,
+            json_type=jt.some(jt.IPV4, 2, min_items=1),
             doc="1-2 IPv4 addresses (internaldns1, internaldns2)",
         ),
         Field(
@@ -477,15 +500,24 @@ ZONE = Kind(
             v.text,
             api="domain",
             clear="",  # ConfigurationManagerImpl.editZone: an empty domain sets it to null
+            json_type=jt.TEXT,
             doc="network domain of guest VMs",
         ),
         Field(
             "guest_cidr",
             v.cidr,
             api="guestcidraddress",
-            doc="Advanced zones without security groups only",
+            json_type=jt.CIDR,
+            doc="guest CIDR: Advanced zones without security groups only",
         ),
-        Field("local_storage", v.boolean, api="localstorageenabled", default=False, json_type=BOOL),
+        Field(
+            "local_storage",
+            v.boolean,
+            api="localstorageenabled",
+            default=False,
+            json_type=BOOL,
+            doc="whether VMs may use the hosts' local storage",
+        ),
         _enabled("allocationstate", deferred=True, doc="a new zone is enabled last"),
     ),
     read=Read("listZones", "zone", key_api="name"),
@@ -532,7 +564,8 @@ PHYSICAL_NETWORK = Kind(
             v.isolation,
             api="isolationmethods",
             replace=True,
-            doc="VLAN, VXLAN, GRE, STT, L3, ...",
+            json_type=jt.ISOLATION,
+            doc="one isolation method: VLAN, VXLAN, GRE, STT, L3, ...",
         ),
         Field(
             "vlan_ranges",
@@ -540,7 +573,7 @@ PHYSICAL_NETWORK = Kind(
             api="vlan",
             deferred=True,
             to_yaml=lambda ranges: ranges.split(","),
-            json_type={"type": ["array", "string"], "items": INT_OR_STR},
+            json_type=jt.VLAN_RANGES,
             doc="guest VLANs/VNIs, normalised like the server (100-200,201-300 -> 100-300)",
         ),
         Field(
@@ -549,7 +582,8 @@ PHYSICAL_NETWORK = Kind(
             api="broadcastdomainrange",
             replace=True,
             default=_zone_default("broadcast_domain_range", "POD", "ZONE"),
-            json_type={"enum": ["ZONE", "POD"]},
+            json_type=jt.enum(("ZONE", "POD")),
+            doc="ZONE (Advanced default) or POD (Basic default)",
         ),
         Field(
             "tags",
@@ -557,10 +591,12 @@ PHYSICAL_NETWORK = Kind(
             api="tags",
             from_api=_read_tags,
             clear="",  # NetworkServiceImpl.updatePhysicalNetwork: an empty tags list clears
-            json_type=STR_LIST,
-            doc="at most one",
+            json_type=jt.some(jt.ONE_NAME, 1),
+            doc="physical network tags: at most one",
         ),
-        Field("speed", v.text, api="networkspeed"),
+        Field(
+            "speed", v.text, api="networkspeed", json_type=jt.TEXT, doc="network speed, e.g. 10G"
+        ),
         _enabled("state", deferred=True),
     ),
     read=Read("listPhysicalNetworks", "physicalnetwork", key_api="name", parent_id="zoneid"),
@@ -568,6 +604,7 @@ PHYSICAL_NETWORK = Kind(
     update="updatePhysicalNetwork",
     delete="deletePhysicalNetwork",
     parent_param="zoneid",
+    doc="physical networks of the zone: isolation, guest VLANs, traffic types, providers",
 )
 
 
@@ -601,11 +638,7 @@ TRAFFIC_TYPE = Kind(
             from_api=_read_labels,
             default={},
             partial=True,
-            json_type={
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {hv: {"type": ["string", "null"]} for hv in v.HYPERVISORS},
-            },
+            json_type=jt.LABELS,
             doc="hypervisor -> network label; only the hypervisors named are managed",
         ),
     ),
@@ -617,6 +650,7 @@ TRAFFIC_TYPE = Kind(
     delete="deleteTrafficType",
     parent_param="physicalnetworkid",
     auto_created_when=_auto_storage_traffic,
+    doc="traffic types on the physical network, with their labels per hypervisor",
 )
 
 PROVIDER = Kind(
@@ -635,7 +669,8 @@ PROVIDER = Kind(
             api="state",
             from_api=lambda o: o.get("state") == "Enabled",
             required=True,
-            json_type={"enum": ["enabled", "disabled", True, False]},
+            json_type=BOOL,
+            doc="enabled or disabled",
             to_yaml=lambda on: "enabled" if on else "disabled",
         ),
     ),
@@ -687,8 +722,22 @@ POD = Kind(
     key_parse=v.text,
     phase=80,
     fields=(
-        Field("gateway", v.ipv4, api="gateway", required=True),
-        Field("netmask", v.netmask, api="netmask", required=True),
+        Field(
+            "gateway",
+            v.ipv4,
+            api="gateway",
+            required=True,
+            json_type=jt.IPV4,
+            doc="gateway of the pod's management subnet",
+        ),
+        Field(
+            "netmask",
+            v.netmask,
+            api="netmask",
+            required=True,
+            json_type=jt.NETMASK,
+            doc="netmask of the pod's management subnet (255.255.255.0 or 24)",
+        ),
         _enabled("allocationstate"),
     ),
     read=Read("listPods", "pod", key_api="name", parent_id="zoneid"),
@@ -697,6 +746,7 @@ POD = Kind(
     delete="deletePod",
     parent_param="zoneid",
     lower_create=_pod_create,
+    doc="pods of the zone, each with its management subnet",
 )
 
 MANAGEMENT_RANGE = Kind(
@@ -708,7 +758,9 @@ MANAGEMENT_RANGE = Kind(
     phase=90,
     first_created_by_parent=True,
     fields=(
-        Field("end", v.ipv4, api="endip"),
+        Field(
+            "end", v.ipv4, api="endip", json_type=jt.IPV4, doc="last address (defaults to start)"
+        ),
         Field(
             "vlan",
             v.vlan,
@@ -716,7 +768,8 @@ MANAGEMENT_RANGE = Kind(
             read_key="vlanid",
             default=v.UNTAGGED,
             replace=True,
-            json_type=INT_OR_STR,
+            json_type=jt.VLAN,
+            doc="VLAN id 1-4094 or untagged (the default)",
         ),
         Field(
             "for_system_vms",
@@ -725,6 +778,7 @@ MANAGEMENT_RANGE = Kind(
             default=False,
             replace=True,
             json_type=BOOL,
+            doc="reserve the range for system VMs",
         ),
     ),
     read=Read("listPods", "pod", key_api="startip", parent_id="podid", explode=explode_pod_ranges),
@@ -747,7 +801,15 @@ PUBLIC_RANGE = Kind(
     phase=100,
     fields=(
         *_range_fields(gateway_replace=False),
-        Field("vlan", v.vlan, api="vlan", default=v.UNTAGGED, replace=True, json_type=INT_OR_STR),
+        Field(
+            "vlan",
+            v.vlan,
+            api="vlan",
+            default=v.UNTAGGED,
+            replace=True,
+            json_type=jt.VLAN,
+            doc="VLAN id 1-4094 or untagged (the default)",
+        ),
     ),
     read=Read(
         "listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="zoneid", accept=_is_public
@@ -780,7 +842,8 @@ STORAGE_RANGE = Kind(
             from_api=_read_storage_vlan,
             default=v.UNTAGGED,
             replace_if=_to_untagged,
-            json_type=INT_OR_STR,
+            json_type=jt.VLAN,
+            doc="VLAN id 1-4094 or untagged (the default)",
         ),
     ),
     read=Read(

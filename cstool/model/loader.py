@@ -47,6 +47,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     ValidationError,
     WithJsonSchema,
     create_model,
@@ -60,8 +61,11 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from cstool.errors import ConfigNotFound, Origin, Problem
+from cstool.model import jsontypes as jt
+from cstool.model import values as v
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, children_of, default_of
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import CloudSpec, Key, Resource, State
+from cstool.model.values import text as _text
 
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 50 * 1024 * 1024  # one config file (characters, for text given directly)
@@ -205,7 +209,7 @@ class _Resolver(BaseResolver):
         return _SEQ if kind is SequenceNode else _MAP
 
 
-class _PyComposer(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore[misc]
+class _PyComposer(Reader, Scanner, Parser, Composer, _Resolver):
     """The pure-Python parser with our resolver (when PyYAML lacks libyaml)."""
 
     def __init__(self, text: str) -> None:
@@ -218,9 +222,9 @@ class _PyComposer(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore
 
 _COMPOSERS: list[type[Any]] = [_PyComposer]
 try:
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
-    class _CComposer(CParser, _Resolver):  # type: ignore[misc]
+    class _CComposer(CParser, _Resolver):
         """libyaml's parser and composer (C) with our resolver."""
 
         def __init__(self, text: str) -> None:
@@ -553,20 +557,107 @@ def model_for(kind_name: str | None) -> type[BaseModel]:
     """The pydantic model of one YAML mapping: a kind's entry, or the whole file (None)."""
     fields: dict[str, Any] = {}
     kind = KINDS[kind_name] if kind_name else None
+    extra: dict[str, Any] = {}
     if kind is not None and kind.style == "list":
-        fields[kind.key] = (_typed(kind.key_parse, {"type": "string"}, ""), ...)
+        key_doc = f"the {_what(kind)}'s {KEY_DOCS.get(kind.key, kind.key)}: its identity"
+        fields[kind.key] = (_typed(kind.key_parse, jt.of_key(kind.key_parse), key_doc), ...)
         for f in kind.fields:
-            fields[f.name] = (_typed(f.parse, f.json_type, f.doc), ... if f.required else None)
+            # required unless the entry is `absent: true` (checked by _missing_required)
+            fields[f.name] = (_typed(f.parse, f.json_type, f.doc), None)
+        fields[ABSENT] = (_typed(v.boolean, {"type": "boolean"}, ABSENT_DOC), None)
+        extra = _absent_schema([f.name for f in kind.fields if f.required])
     for child in children_of(kind_name):
         if child.style == "map":
             (only,) = child.fields
-            value = _typed(only.parse, only.json_type, "")
-            fields[child.container] = (dict[str, value] | None, None)  # type: ignore[valid-type]
+            value = _typed(only.parse, only.json_type, only.doc)
+            mapping = dict[str, value] | None  # type: ignore[valid-type]
+            fields[child.container] = (Annotated[mapping, Field(description=child.doc)], None)
         else:
-            fields[child.container] = (list[model_for(child.name)] | None, None)  # type: ignore[misc]
+            entries = list[model_for(child.name)] | None  # type: ignore[misc,valid-type]
+            fields[child.container] = (Annotated[entries, Field(description=child.doc)], None)
+    if kind_name is None:
+        cloud = Annotated[_cloud_model() | None, Field(description=CLOUD_DOC)]  # type: ignore[valid-type]
+        fields["cloud"] = (cloud, None)
     name = "".join(p.title() for p in (kind_name or "config").split("_"))
-    config = ConfigDict(extra="forbid", title=name)
+    config = ConfigDict(extra="forbid", title=name, **extra)  # type: ignore[typeddict-item]
     return create_model(name, __config__=config, **fields)
+
+
+KEY_DOCS = {"name": "name", "start": "first address", "type": "traffic type"}
+CLOUD_DOC = "the cloud this config describes: plan and apply refuse to act on another"
+
+
+def _what(kind: Kind) -> str:
+    return kind.name.replace("_", " ")
+
+
+ABSENT = "absent"
+ABSENT_DOC = (
+    "true: this object must not exist; the plan deletes it (with --allow-delete). "
+    "Only the identity is needed; it may not have children in the config"
+)
+
+
+def _absent_schema(required: list[str]) -> dict[str, Any]:
+    """JSON Schema: the required fields are required unless `absent: true`."""
+    if not required:
+        return {}
+    condition = {"properties": {ABSENT: {"const": True}}, "required": [ABSENT]}
+    return {"json_schema_extra": {"if": condition, "else": {"required": required}}}
+
+
+def _missing_required(data: Any, located: Located) -> list[Problem]:
+    """`missing required key` for each entry without a required field, unless the entry is
+    `absent: true` (it names an object to delete: its identity is enough). Reads the raw
+    data, so these come with the schema's other problems; malformed parts are left to it."""
+    problems: list[Problem] = []
+
+    def walk(kind_name: str | None, mapping: Any, path: Path_) -> None:
+        if not isinstance(mapping, dict):
+            return
+        for child in _children_of(kind_name):
+            entries = mapping.get(child.container)
+            if child.style != "list" or not isinstance(entries, list):
+                continue
+            for i, entry in enumerate(entries):
+                if not isinstance(entry, dict):
+                    continue
+                where = (*path, child.container, i)
+                if not _absent_value(entry.get(ABSENT)):
+                    for f in child.fields:
+                        if f.required and f.name not in entry:
+                            message = f"missing required key '{f.name}'"
+                            problems.append(Problem(located.at(where), message))
+                walk(child.name, entry, where)
+
+    walk(None, data, ())
+    return problems
+
+
+def _absent_value(raw: Any) -> bool:
+    try:
+        return raw is not None and raw is not REJECTED and v.boolean(raw)
+    except ValueError:
+        return False  # the schema reports the value
+
+
+@cache
+def _cloud_model() -> type[BaseModel]:
+    """The top-level `cloud:` entry: the cloud a config describes (plan and apply refuse
+    another one; cloud/identity.py compares)."""
+    fields: dict[str, Any] = {
+        "name": (_typed(_text, jt.TEXT, "a name for the cloud, shown in errors"), ...),
+        "endpoint": (
+            _typed(_text, jt.TEXT, "its API endpoint (host and port are compared)"),
+            None,
+        ),
+        "id": (
+            _typed(_text, jt.TEXT, "its global setting custom.cs.identifier"),
+            None,
+        ),
+    }
+    config = ConfigDict(extra="forbid", title="Cloud")
+    return create_model("Cloud", __config__=config, **fields)
 
 
 def json_schema() -> dict[str, Any]:
@@ -628,8 +719,11 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def config_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
     """The YAML files named or found (recursively, sorted) under the given paths.
 
-    A named path that is not a directory is taken as a file whatever it is, so that reading
-    it reports a FIFO or a device instead of skipping it; so is a `*.yaml` found in a walk.
+    Nothing is skipped silently: symlinked directories are followed (a loop is reported),
+    `.yaml`/`.yml` match in any case, and a dangling link or an unreadable directory is a
+    problem. A named path that is not a directory is taken as a file whatever it is, so that
+    reading it reports a FIFO or a device instead of skipping it. A file reached twice (the
+    same directory named twice, or through a link) is read once.
     """
     files: list[Path] = []
     problems: list[Problem] = []
@@ -638,6 +732,9 @@ def config_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]
         try:
             is_dir = stat.S_ISDIR(path.stat().st_mode)
         except (FileNotFoundError, NotADirectoryError):
+            if path.is_symlink():
+                problems.append(_dangling(path))
+                continue
             raise ConfigNotFound(f"{path}: no such file or directory") from None
         except OSError as exc:
             problems.append(Problem(Origin(str(path), 1, 1), f"cannot read: {_reason(exc)}"))
@@ -649,19 +746,70 @@ def config_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]
         if not found:
             problems.append(Problem(None, f"{path}: no .yaml or .yml files in this directory"))
         files.extend(found)
-    return files, problems
+    return _once(files), problems
+
+
+def _once(files: list[Path]) -> list[Path]:
+    """Each file once, by what it really is (a path named twice, or reached by a link)."""
+    seen: set[Path] = set()
+    out = []
+    for path in files:
+        real = path.resolve()
+        if not real.is_file():  # a FIFO or device: each naming of it is reported when read
+            out.append(path)
+        elif real not in seen:
+            seen.add(real)
+            out.append(path)
+    return out
+
+
+def _dangling(path: Path) -> Problem:
+    return Problem(
+        Origin(str(path), 1, 1),
+        f"{path} is a symbolic link to {os.readlink(path)!r}, which does not exist",
+    )
 
 
 def _yaml_files(directory: Path, problems: list[Problem]) -> list[Path]:
-    """Every *.yaml/*.yml under directory (symlinked directories not followed); a directory
-    that cannot be read is a problem, not a silently smaller config."""
-
-    def failed(exc: OSError) -> None:
-        problems.append(Problem(None, f"{exc.filename}: cannot read the directory: {_reason(exc)}"))
-
+    """Every *.yaml/*.yml under directory, in any case, following symlinked directories;
+    a loop, a dangling link or a directory that cannot be read is a problem, never a
+    silently smaller config (which `--prune` would take as objects to delete)."""
     found: list[Path] = []
-    for root, _dirs, names in os.walk(directory, onerror=failed):
-        found.extend(p for n in names if (p := Path(root, n)).suffix in YAML_SUFFIXES)
+    visited: set[tuple[int, int]] = set()  # directories read (reached again: read once)
+
+    def walk(folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            info = folder.stat()
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(None, f"{folder}: cannot read the directory: {_reason(exc)}"))
+            return
+        ident = (info.st_dev, info.st_ino)
+        if ident in ancestors:
+            problems.append(
+                Problem(None, f"{folder}: a symbolic link loops back to a directory above it")
+            )
+            return
+        if ident in visited:
+            return  # the same directory through another link: its files are read once
+        visited.add(ident)
+        ancestors = ancestors | {ident}
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink() and not path.exists():
+                problems.append(_dangling(path))  # whatever it was meant to be
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError as exc:
+                problems.append(Problem(Origin(str(path), 1, 1), f"cannot read: {_reason(exc)}"))
+                continue
+            if is_dir:
+                walk(path, ancestors)
+            elif path.suffix.lower() in YAML_SUFFIXES:
+                found.append(path)  # a FIFO or device named *.yaml is reported when read
+
+    walk(directory, frozenset())
     return sorted(found)
 
 
@@ -741,6 +889,8 @@ def _load_text(text: str, file: str, builder: _Builder) -> None:
         )
         return
     data = {k: v for k, v in located.data.items() if not k.startswith(EXTENSION_PREFIX)}
+    missing = _missing_required(data, located)
+    builder.problems.extend(missing)
     try:
         model = model_for(None).model_validate(data)
     except ValidationError as exc:
@@ -750,8 +900,45 @@ def _load_text(text: str, file: str, builder: _Builder) -> None:
             origin, message = _message(err, located)
             builder.problems.append(Problem(origin, message))
         return
+    if missing:
+        return
     assert located.root is not None
+    cloud = getattr(model, "cloud", None)
+    if cloud is not None:
+        _cloud(cloud, located, builder)
     _walk(None, (), model, located.root, located, builder, {})
+
+
+def _cloud(entry: BaseModel, located: Located, builder: _Builder) -> None:
+    """The `cloud:` entry; files that state one must state the same."""
+    assert located.root is not None
+    node = located.pairs(located.root)["cloud"][1]
+    spec = CloudSpec(entry.name, entry.endpoint, entry.id, located.origin(node))  # type: ignore[attr-defined]
+    for problem in cloud_problems(spec):
+        builder.problems.append(Problem(spec.origin, problem))
+    old = builder.state.cloud
+    if old is not None and old != spec:
+        builder.problems.append(
+            Problem(spec.origin, f"cloud is defined twice (also at {old.origin})")
+        )
+    elif old is None:
+        builder.state.cloud = spec
+
+
+def cloud_problems(spec: CloudSpec) -> list[str]:
+    """What is wrong with a `cloud:` entry on its own."""
+    from urllib.parse import urlsplit
+
+    out = []
+    if spec.endpoint is None and spec.id is None:
+        out.append("cloud needs 'endpoint' or 'id' (or both) to say which cloud it is")
+    if spec.endpoint is not None:
+        url = urlsplit(spec.endpoint)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            out.append(f"cloud endpoint {spec.endpoint!r} is not an http(s) URL with a host")
+        elif url.username or url.password:
+            out.append("cloud endpoint must not carry a user name or password")
+    return out
 
 
 _children_of = cache(children_of)  # the kinds table does not change while loading
@@ -815,6 +1002,9 @@ def _walk_entry(
 ) -> None:
     ident = getattr(entry, kind.key)
     values = {f.name: got for f in kind.fields if (got := getattr(entry, f.name)) is not None}
+    if getattr(entry, ABSENT):
+        _walk_absent(kind, path, ident, values, node, located, builder, order)
+        return
     zone_values = values if kind.parent is None else zone  # defaults may depend on the zone
     for f in kind.fields:
         if f.name not in values and f.default is not NO_DEFAULT:
@@ -826,6 +1016,35 @@ def _walk_entry(
     )
     if builder.add(res, f"{kind.name.replace('_', ' ')} '{'/'.join(res.key.path)}'"):
         _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
+
+
+def _walk_absent(
+    kind: Kind,
+    path: tuple[str, ...],
+    ident: Any,
+    values: dict[str, Any],
+    node: Node,
+    located: Located,
+    builder: _Builder,
+    order: int,
+) -> None:
+    """An `absent: true` entry: the object to delete, as written (no defaults). Children
+    would be both wanted and deleted with it: an error."""
+    key = Key(kind.name, (*path, ident))
+    pairs = located.pairs(node)
+    nested = [c.container for c in _children_of(kind.name) if pairs.get(c.container)]
+    where = f"{kind.name.replace('_', ' ')} '{'/'.join(key.path)}'"
+    if nested:
+        builder.problems.append(
+            Problem(
+                located.origin(pairs[ABSENT][0]),
+                f"{where} is marked absent but has {', '.join(nested)} in the config: "
+                "remove them, or remove 'absent: true'",
+            )
+        )
+        return
+    res = Resource(key, values, located.origin(node), extra={ABSENT: True}, order=order)
+    builder.add(res, where)
 
 
 def _derive(builder: _Builder) -> None:

@@ -1,52 +1,350 @@
-"""Order of plan steps and the dependencies between them, following CloudStack's bring-up.
+"""Order of plan steps, and the apply graph: which steps each step waits for.
 
-Global settings first; then deletes child-first; then creates and updates parent-first by
-phase (zone, physical network, traffic types, providers, pods, ranges, zone enabled last).
-A step waits for the previous phase of its own zone only, so zones proceed independently;
-steps of one parent within a phase run one after another. Pure.
+`sort_key` is the printed order, CloudStack's own bring-up: global settings first; then
+deletes, child-first; then creates and updates parent-first by phase (zone, zone settings,
+physical networks, traffic types, providers, physical networks enabled, guest network, pods,
+ranges) and the zone enabled last.
+
+`dependencies` is the apply graph. A step waits only for what it really needs: the steps of
+its parent, the resources the server looks up when it runs the step (NEEDS), and the few
+rules that really are global, each an explicit edge below. Every edge points at a step
+printed before, so running the graph one step at a time is exactly the printed order; zones
+and sibling subtrees (the pods of a zone) proceed independently. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
+
+from cstool.model.kinds import KINDS
+from cstool.model.resources import Key
+
+SETTINGS, DELETES, CHANGES = 0, 1, 2  # a step's stage
+
+
+@dataclass(frozen=True)
+class After:
+    """An extra dependency a step declares: it also waits for the steps on `key` (only those
+    titled `title`, when given). For rules the graph cannot derive from kinds and phases."""
+
+    key: Key
+    title: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        out = {"resource": self.key.to_str()}
+        if self.title is not None:
+            out["title"] = self.title
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> After:
+        return cls(Key.from_str(data["resource"]), data.get("title"))
 
 
 class Orderable(Protocol):
-    key: Any
-    phase: int
-    stage: int  # 0 settings, 1 deletes, 2 creates and updates
-    order: int
+    @property
+    def key(self) -> Key: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def phase(self) -> int: ...
+    @property
+    def stage(self) -> int: ...  # SETTINGS, DELETES or CHANGES
+    @property
+    def order(self) -> int: ...
+    @property
+    def fields(self) -> Mapping[str, tuple[Any, Any]]: ...
+    @property
+    def after(self) -> tuple[After, ...]: ...
 
 
 def sort_key(step: Orderable) -> tuple[Any, ...]:
-    phase = -step.phase if step.stage == 1 else step.phase
+    phase = -step.phase if step.stage == DELETES else step.phase
     return (step.stage, phase, step.key.zone or "", step.key.path[:-1], step.order, step.key.path)
 
 
+# --- what the server looks up when it runs a step -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """A step on a resource of the needing kind waits for the steps on the resources of
+    `kind` in its zone that `match` (the needing key, a candidate key) accepts. Deletes go
+    the other way: the needed resource is deleted after the one needing it."""
+
+    kind: str
+    match: Callable[[Key, Key], bool]
+
+
+def _same_network(key: Key, other: Key) -> bool:
+    return other.path[:-1] == key.path[:-1]
+
+
+def _traffic(name: str) -> Callable[[Key, Key], bool]:
+    return lambda _key, other: other.path[-1] == name
+
+
+def _any(_key: Key, _other: Key) -> bool:
+    return True
+
+
+NEEDS: dict[str, tuple[Need, ...]] = {
+    # Enabling a provider needs its element ready (NetworkServiceImpl
+    # .updateNetworkServiceProvider -> NetworkElement.isReady); Tungsten's is ready only with
+    # Management traffic on the same physical network. The traffic types of its own network
+    # come first for every provider, as in the UI wizard and Marvin.
+    "provider": (Need("traffic_type", _same_network),),
+    # NetworkOrchestrator.createGuestNetwork refuses a physical network that is not Enabled
+    # ("in incorrect state"), and implementing the network needs the offering's providers
+    # enabled ("Service provider ... is not enabled in physical network").
+    "guest_network": (Need("physical_network", _any), Need("provider", _any)),
+    # ConfigurationManagerImpl.createVlanAndPublicIpRange finds the physical network by its
+    # Public traffic (NetworkModelImpl.getDefaultPhysicalNetworkByZoneAndTrafficType: 431
+    # without it), and addTrafficType Public on VXLAN sets the Public network's broadcast
+    # type (NetworkServiceImpl.addTrafficTypeToPhysicalNetwork). It also refuses a VLAN that
+    # is a guest vnet of the physical network: the vnets (updatePhysicalNetwork vlan, a
+    # physical network's finishing step) are in place first, so that check sees them.
+    "public_range": (Need("traffic_type", _traffic("Public")), Need("physical_network", _any)),
+    # StorageNetworkManagerImpl.createIpRange needs only the pod and the zone's Storage system
+    # network (made by createZone), not the Storage traffic type. The range serves only once
+    # that traffic exists, and the config requires it (validate), so it is made first: a
+    # failed traffic type leaves no range behind, and it costs no time (it is done long
+    # before the pods).
+    "storage_range": (Need("traffic_type", _traffic("Storage")),),
+    # A Basic zone's guest range goes on the zone's shared guest network (createVlanIpRange
+    # networkid): the network exists first.
+    "guest_range": (Need("guest_network", _any),),
+    # Not here: pod. ConfigurationManagerImpl.createPod needs only the zone (checkPodAttributes
+    # looks at the zone's other pods, its public ranges and check.pod.cidrs), nothing of its
+    # physical networks, so pods are made while the networks come up.
+}
+
+# Kinds whose steps on one parent run one after another. ConfigurationManagerImpl
+# .createPodIpRange, deletePodIpRange and updatePodIpRange read the pod's range list
+# (HostPodVO.getDescription) before taking the pod's lock and write it back whole: two at once
+# on one pod lose one of the ranges.
+SERIAL = frozenset({"management_range"})
+
+# Kinds that hold addresses of the zone. The server checks a new or changed range against the
+# ranges that exist when it runs (ConfigurationManagerImpl.checkOverlapPublicIpRange,
+# checkPodCidrSubnets, StorageNetworkManagerImpl.checkOverlapPrivateIpRange): an update that
+# shrinks one range may free the addresses another step takes, so updates of these kinds go
+# first (they are rare; a bring-up has none).
+ADDRESSES = frozenset({"pod", "management_range", "public_range", "storage_range", "guest_range"})
+
+
+def finishing(step: Orderable) -> bool:
+    """Whether the step completes its resource after the resource's children: the enable of
+    a zone or a physical network, or any change at its kind's finish phase (a physical
+    network's VLAN ranges). Children never wait for it; it waits for them."""
+    kind = KINDS.get(step.key.kind)
+    if step.stage != CHANGES or kind is None or kind.finish_phase is None:
+        return False
+    change = step.fields.get("enabled")
+    return step.phase == kind.finish_phase or (change is not None and change[1] is True)
+
+
+# --- the graph ----------------------------------------------------------------------------
+
+
 def dependencies(steps: Sequence[Orderable]) -> dict[int, set[int]]:
-    """step index -> indexes it waits for. Steps must be sorted by sort_key already."""
+    """step index -> the indexes it waits for. Steps must be sorted by sort_key already.
+
+    Raises ValueError when declared extra dependencies (`after`) make a cycle."""
     deps: dict[int, set[int]] = {i: set() for i in range(len(steps))}
-    global_steps: list[int] = []
-    groups: dict[str, list[tuple[tuple[int, int], list[int]]]] = {}
-    last_of_parent: dict[tuple[Any, ...], int] = {}
+    zones: dict[str, list[int]] = {}
+    settings: list[int] = []
     for i, step in enumerate(steps):
-        zone = step.key.zone
-        if zone is None:
-            global_steps.append(i)
-            continue
-        zone_groups = groups.setdefault(zone, [])
-        group = (step.stage, step.phase)
-        if not zone_groups or zone_groups[-1][0] != group:
-            before = zone_groups[-1][1] if zone_groups else global_steps
-            zone_groups.append((group, []))
-            last_of_parent = {k: v for k, v in last_of_parent.items() if k[0] != zone}
+        if KINDS[step.key.kind].in_zone:
+            zones.setdefault(step.key.path[0], []).append(i)
         else:
-            before = zone_groups[-2][1] if len(zone_groups) > 1 else global_steps
-        deps[i].update(before)
-        parent = (zone, step.key.path[:-1])
-        if parent in last_of_parent:
-            deps[i].add(last_of_parent[parent])
-        last_of_parent[parent] = i
-        zone_groups[-1][1].append(i)
+            settings.append(i)
+    for indexes in zones.values():
+        _zone(steps, indexes, deps)
+        # Global settings first: they change what the server accepts (check.pod.cidrs decides
+        # ConfigurationManagerImpl.checkPodCidrSubnets). Every step of a zone reaches them:
+        # those that wait for nothing else wait for them directly.
+        for i in indexes:
+            if not deps[i]:
+                deps[i].update(settings)
+    _declared(steps, deps)
+    _acyclic(steps, deps)
     return deps
+
+
+def _zone(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[int]]) -> None:
+    """The edges among the steps of one zone."""
+    by_key: dict[Key, list[int]] = {}
+    by_kind: dict[tuple[int, str], list[int]] = {}
+    for i in indexes:
+        step = steps[i]
+        by_key.setdefault(step.key, []).append(i)
+        by_kind.setdefault((step.stage, step.key.kind), []).append(i)
+    _in_order(steps, indexes, deps)
+    deletes = [i for i in indexes if steps[i].stage == DELETES]
+    changes = [i for i in indexes if steps[i].stage == CHANGES]
+    for i in deletes:
+        _delete_edges(steps, i, by_key, by_kind, deps)
+    updates = [  # address updates of the zone, in printed order
+        i for i in changes if steps[i].key.kind in ADDRESSES and steps[i].title == "update"
+    ]
+    for i in changes:
+        if finishing(steps[i]):
+            # a finishing step waits for its whole subtree printed before it: the zone's
+            # enable (ConfigurationManagerImpl.editZone refuses it without Management and,
+            # Advanced without SG, Public traffic) waits for every step of the zone, deletes
+            # included; a physical network is enabled once its traffic types and providers
+            # are done (the order of Marvin's deployDataCenter.py)
+            deps[i].update(j for j in indexes if j < i and _within(steps[j].key, steps[i].key))
+        else:
+            _change_edges(steps, i, by_key, by_kind, deps)
+            if steps[i].key.kind in ADDRESSES:
+                deps[i].update(j for j in updates if j < i)
+    # Deletes before creates and updates: the names, addresses, VLANs and one-per-zone
+    # traffic types a delete frees are free only once it is done (a replace's delete before
+    # its create is also a same-resource edge). Every change of the zone reaches the deletes
+    # that no other delete waits for; deletes are rare, a bring-up has none.
+    waited = set().union(*(deps[i] for i in deletes)) if deletes else set()
+    last = [i for i in deletes if i not in waited]
+    for i in changes:
+        if not deps[i]:
+            deps[i].update(last)
+
+
+def _in_order(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[int]]) -> None:
+    """Steps on one resource run in printed order (a create before its enable, a replace's
+    delete before its create); steps of a SERIAL kind on one parent too."""
+    last_of: dict[Key, int] = {}
+    last_serial: dict[tuple[int, str, tuple[str, ...]], int] = {}
+    for i in indexes:
+        key = steps[i].key
+        if key in last_of:
+            deps[i].add(last_of[key])
+        last_of[key] = i
+        if key.kind in SERIAL:
+            slot = (steps[i].stage, key.kind, key.path[:-1])
+            if slot in last_serial:
+                deps[i].add(last_serial[slot])
+            last_serial[slot] = i
+
+
+def _needed(
+    steps: Sequence[Orderable], key: Key, stage: int, by_kind: Mapping[tuple[int, str], list[int]]
+) -> Iterable[int]:
+    """The steps of `stage` on the resources the server looks up for `key` (NEEDS)."""
+    for need in NEEDS.get(key.kind, ()):
+        for j in by_kind.get((stage, need.kind), ()):
+            if need.match(key, steps[j].key):
+                yield j
+
+
+def _delete_edges(
+    steps: Sequence[Orderable],
+    i: int,
+    by_key: Mapping[Key, list[int]],
+    by_kind: Mapping[tuple[int, str], list[int]],
+    deps: dict[int, set[int]],
+) -> None:
+    """Deletes go child-first: the deletes of a resource's parent and of what it needs wait
+    for its delete (ConfigurationManagerImpl.checkIfZoneIsDeletable refuses a zone with pods
+    or physical networks; NetworkServiceImpl.deletePhysicalNetwork one still used by
+    networks; and deleting a physical network removes its public ranges itself)."""
+    key = steps[i].key
+    above: list[int] = []
+    if KINDS[key.kind].parent is not None:
+        above.extend(j for j in by_key.get(key.parent(), ()) if steps[j].stage == DELETES)
+    above.extend(_needed(steps, key, DELETES, by_kind))
+    for j in above:
+        if j != i:
+            deps[j].add(i)
+
+
+def _change_edges(
+    steps: Sequence[Orderable],
+    i: int,
+    by_key: Mapping[Key, list[int]],
+    by_kind: Mapping[tuple[int, str], list[int]],
+    deps: dict[int, set[int]],
+) -> None:
+    """What a create or update waits for: its parent, what the server looks up and the
+    zone's settings."""
+    step, found = steps[i], deps[i]
+    key = step.key
+    kind = KINDS[key.kind]
+    if kind.parent is not None:
+        # the parent exists, as it is to be, before its children: every create names its
+        # parent's id, and an update of the parent (a pod's gateway and netmask, a zone's
+        # guest CIDR) decides what the server accepts of the child; never its finishing step
+        parent = key.parent()
+        found.update(
+            j
+            for j in by_key.get(parent, ())
+            if steps[j].stage == CHANGES and not finishing(steps[j])
+        )
+    found.update(_needed(steps, key, CHANGES, by_kind))
+    if key.kind not in ("zone", "zone_setting"):
+        # zone-scoped settings are the zone's own global settings: like those, they are in
+        # place before anything is made in the zone, so what the server reads of them while
+        # making it applies (one call, at the start)
+        found.update(by_kind.get((CHANGES, "zone_setting"), ()))
+    found.discard(i)
+
+
+def _within(key: Key, top: Key) -> bool:
+    """Whether key is top or lies under it (by the kinds' parents, not by path prefix: a pod
+    and a physical network may share a name)."""
+    if top.kind == "zone":
+        return KINDS[key.kind].in_zone and key.path[0] == top.path[0]
+    while True:
+        if key == top:
+            return True
+        if KINDS[key.kind].parent is None:
+            return False
+        key = key.parent()
+
+
+def _declared(steps: Sequence[Orderable], deps: dict[int, set[int]]) -> None:
+    """The extra dependencies steps declare (`after`)."""
+    if not any(step.after for step in steps):
+        return
+    by_key: dict[Key, list[int]] = {}
+    for i, step in enumerate(steps):
+        by_key.setdefault(step.key, []).append(i)
+    for i, step in enumerate(steps):
+        for want in step.after:
+            deps[i].update(
+                j
+                for j in by_key.get(want.key, ())
+                if j != i and (want.title is None or steps[j].title == want.title)
+            )
+
+
+def _acyclic(steps: Sequence[Orderable], deps: Mapping[int, set[int]]) -> None:
+    """Refuse a cycle. Edges that all point back (the derived ones do) cannot make one."""
+    if all(j < i for i, before in deps.items() for j in before):
+        return
+    try:
+        TopologicalSorter(deps).prepare()
+    except CycleError as exc:
+        cycle = " -> ".join(f"{steps[i].title} {steps[i].key}" for i in exc.args[1])
+        raise ValueError(f"plan steps wait for each other in a cycle: {cycle}") from None
+
+
+def critical_path(deps: Mapping[int, set[int]], cost: Callable[[int], float]) -> list[int]:
+    """The longest chain of steps by cost (each step's own cost plus its longest
+    prerequisite chain): the least time any apply of the graph can take, at any parallelism."""
+    best: dict[int, tuple[float, int | None]] = {}
+    for i in TopologicalSorter(deps).static_order():
+        before = max(deps.get(i, ()), key=lambda j: best[j][0], default=None)
+        best[i] = (cost(i) + (best[before][0] if before is not None else 0.0), before)
+    if not best:
+        return []
+    end: int | None = max(best, key=lambda i: best[i][0])
+    path = []
+    while end is not None:
+        path.append(end)
+        end = best[end][1]
+    return path[::-1]

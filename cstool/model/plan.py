@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cstool.errors import Origin, UnsafePlan
-from cstool.model.diff import Action, Change, Diff, diff, is_empty
+from cstool.model.diff import Action, Change, Diff, diff, is_empty, present
 from cstool.model.kinds import KINDS, Kind
-from cstool.model.order import dependencies, sort_key
+from cstool.model.order import After, dependencies, sort_key
 from cstool.model.resources import Key, Resource, State
 
 FORMAT = 1
@@ -101,13 +101,27 @@ class Step:
     order: int = 0
     origin: Origin | None = None
     fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    # what this step takes out of service (a disable, the delete half of a range replace)
+    disrupts: str | None = None
+    # extra steps this one waits for at apply time, beyond what order.dependencies derives
+    after: tuple[After, ...] = ()
 
     @property
     def destructive(self) -> bool:
         return self.action in (Action.DELETE, Action.REPLACE)
 
+    @property
+    def disabling(self) -> bool:
+        """Whether this step takes an enabled resource out of service (enabled: true -> false)."""
+        old, new = self.fields.get("enabled", (None, None))
+        return old is True and new is False
+
+    @property
+    def enabling(self) -> bool:
+        return "enabled" in self.fields and self.fields["enabled"][1] is True
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "action": self.action.value,
             "title": self.title,
             "resource": self.key.to_str(),
@@ -115,6 +129,7 @@ class Step:
             "path": list(self.key.path),
             "origin": str(self.origin) if self.origin else None,
             "destructive": self.destructive,
+            "disrupts": self.disrupts,
             "phase": self.phase,
             "stage": self.stage,
             "order": self.order,
@@ -123,6 +138,9 @@ class Step:
             },
             "calls": [c.to_dict() for c in self.calls],
         }
+        if self.after:  # only when declared: plans without any keep their checksum
+            out["after"] = [a.to_json() for a in self.after]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
@@ -140,6 +158,8 @@ class Step:
             data["order"],
             origin,
             {k: (v["old"], v["new"]) for k, v in data["changes"].items()},
+            data.get("disrupts"),
+            tuple(After.from_json(a) for a in data.get("after", ())),
         )
 
 
@@ -152,11 +172,48 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Disruption:
+    """A resource out of service while the plan runs: from the step that takes it out to
+    the step that puts it back (`end` None: it stays out, as the config says)."""
+
+    key: Key
+    what: str  # "disabled", "deleted and created again"
+    start: int  # index of the step that takes it out of service
+    end: int | None  # index of the step that puts it back
+    total: int  # steps in the plan
+    origin: Origin | None = None
+
+    @property
+    def steps(self) -> int:
+        """How many steps of the plan it is out of service for (both ends included)."""
+        last = self.end if self.end is not None else self.total - 1
+        return last - self.start + 1
+
+    @property
+    def temporary(self) -> bool:
+        return self.end is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.key.to_str(),
+            "kind": self.key.kind,
+            "path": list(self.key.path),
+            "what": self.what,
+            "from_step": self.start + 1,
+            "until_step": None if self.end is None else self.end + 1,
+            "steps": self.steps,
+            "restored_by_plan": self.temporary,
+            "origin": str(self.origin) if self.origin else None,
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
     unmanaged: tuple[Resource, ...]
     managed: int
     prune: bool = False
+    prune_scope: tuple[tuple[str, ...], ...] = ()  # prune only under these paths (all: ())
 
     @property
     def empty(self) -> bool:
@@ -169,16 +226,38 @@ class Plan:
         return out
 
     def changes(self) -> list[tuple[Action, Key]]:
-        """One (action, key) per changed resource, whatever the number of its steps."""
+        """One (action, key) per changed resource, whatever the number of its steps. A
+        resource only taken out of service and put back (a zone disabled to add a physical
+        network) is not changed: it is a disruption (see disruptions)."""
         rank = (Action.UPDATE, Action.CREATE, Action.DELETE, Action.REPLACE)
         found: dict[Key, Action] = {}
+        steps: dict[Key, list[Step]] = {}
         for step in self.steps:
             old = found.get(step.key, Action.UPDATE)
             found[step.key] = max(old, step.action, key=rank.index)
-        return [(action, key) for key, action in found.items()]
+            steps.setdefault(step.key, []).append(step)
+        return [(action, key) for key, action in found.items() if not _round_trip(steps[key])]
 
     def destructive(self) -> list[Step]:
         return [s for s in self.steps if s.destructive]
+
+    def disruptions(self) -> list[Disruption]:
+        """What the plan takes out of service, and for which steps."""
+        out = []
+        for i, step in enumerate(self.steps):
+            if not step.disrupts:
+                continue
+            end = next(
+                (j for j in range(i + 1, len(self.steps)) if _restores(step, self.steps[j])),
+                None,
+            )
+            what = "disabled" if step.disabling else "deleted and created again"
+            out.append(Disruption(step.key, what, i, end, len(self.steps), step.origin))
+        return out
+
+    def prunes(self, res: Resource) -> bool:
+        """Whether this plan deletes an unmanaged resource (--prune, within --prune-scope)."""
+        return self.prune and in_scope(res.key, self.prune_scope)
 
     def dependencies(self) -> dict[int, set[int]]:
         return dependencies(self.steps)
@@ -187,11 +266,18 @@ class Plan:
         body = {
             "format": FORMAT,
             "prune": self.prune,
+            "prune_scope": ["/".join(p) for p in self.prune_scope],
             "managed": self.managed,
             "summary": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
+            "disruptions": [d.to_dict() for d in self.disruptions()],
             "unmanaged": [
-                {"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path)}
+                {
+                    "resource": r.key.to_str(),
+                    "kind": r.key.kind,
+                    "path": list(r.key.path),
+                    "deleted": self.prunes(r),
+                }
                 for r in self.unmanaged
             ],
         }
@@ -199,12 +285,39 @@ class Plan:
         return body
 
 
-CHECKED = ("format", "prune", "steps", "unmanaged")
+def in_scope(key: Key, scope: Sequence[tuple[str, ...]]) -> bool:
+    """Whether key lies under one of the paths (no paths: everywhere)."""
+    return not scope or any(key.path[: len(p)] == p for p in scope)
+
+
+def _restores(step: Step, later: Step) -> bool:
+    """Whether `later` puts back what `step` took out of service."""
+    if later.key != step.key:
+        return False
+    if step.disabling:
+        return later.enabling
+    return later.action is Action.REPLACE and later.title != "delete"
+
+
+def _round_trip(steps: Sequence[Step]) -> bool:
+    """Only disabled and enabled again: the resource ends as it was."""
+    return (
+        len(steps) == 2
+        and steps[0].disabling
+        and steps[1].enabling
+        and all(set(s.fields) == {"enabled"} for s in steps)
+    )
+
+
+CHECKED = ("format", "prune", "prune_scope", "steps", "unmanaged")
 
 
 def checksum(body: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of what the plan does (steps, unmanaged, prune)."""
+    # a plan saved before prune_scope existed has none: the same as an empty scope
     data = {k: body.get(k) for k in CHECKED}
+    if not data["prune_scope"]:
+        del data["prune_scope"]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -259,27 +372,57 @@ class Builder:
         params: dict[str, Any] = {"id": Ref(key)}
         for f in kind.fields:
             if f.name in names:
-                sent = f.params(values.get(f.name)) if f.name in values else {f.api: None}
+                sent: dict[str, Any] = (
+                    f.params(values[f.name]) if f.name in values else {f.api or f.name: None}
+                )
                 if f.clear is not None:  # what the config dropped is cleared, not skipped
                     sent = {k: f.clear if is_empty(p) else p for k, p in sent.items()}
                 params.update(sent)
         return [self.call(kind.update or "", params)]
 
 
-def make_plan(desired: State, live: State, prune: bool = False) -> Plan:
-    """The ordered steps that make the live cloud match the desired state."""
+def make_plan(
+    desired: State,
+    live: State,
+    prune: bool = False,
+    prune_scope: Sequence[tuple[str, ...]] = (),
+) -> Plan:
+    """The ordered steps that make the live cloud match the desired state. With prune, the
+    unmanaged resources under prune_scope (everywhere when empty) are deleted too."""
     found = diff(desired, live)
-    builder = Builder(desired, live)
+    builder = Builder(present(desired), live)
     steps: list[Step] = []
     creating = {c.key for c in found.changes if c.action in (Action.CREATE, Action.REPLACE)}
     for change in found.changes:
         steps.extend(_lower(change, builder, creating))
+    scope = tuple(tuple(p) for p in prune_scope)
     if prune:
         for res in found.unmanaged:
-            steps.extend(_delete(res, builder))
+            if in_scope(res.key, scope):
+                steps.extend(_delete(res, builder))
     steps.extend(_zone_wraps(steps, desired, live))
     steps.sort(key=sort_key)
-    return Plan(tuple(steps), found.unmanaged, found.managed, prune)
+    steps = [replace(s, disrupts=_disrupts(s)) for s in steps]
+    return Plan(tuple(steps), found.unmanaged, found.managed, prune, scope)
+
+
+# what a resource out of service means, by kind (CloudStack's allocation states)
+OUT_OF_SERVICE = {
+    "zone": "nothing new is deployed in it while it is disabled (running VMs keep running)",
+    "pod": "no new VMs or system VMs are placed in it while it is disabled",
+    "physical_network": "no new networks are implemented on it while it is disabled",
+}
+RANGES = ("management_range", "public_range", "storage_range", "guest_range")
+
+
+def _disrupts(step: Step) -> str | None:
+    """What the step takes out of service, said for a reviewer; None when nothing."""
+    name = f"{step.key.kind.replace('_', ' ')} {'/'.join(step.key.path)}"
+    if step.disabling and step.key.kind in OUT_OF_SERVICE:
+        return f"disables {name}: {OUT_OF_SERVICE[step.key.kind]}"
+    if step.action is Action.REPLACE and step.title == "delete" and step.key.kind in RANGES:
+        return f"deletes {name} to create it again: its addresses cannot be allocated in between"
+    return None
 
 
 def _step(
@@ -317,7 +460,8 @@ def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
     kind = KINDS[change.key.kind]
     if change.action is Action.DELETE:
         assert change.live is not None
-        return _delete(change.live, b)
+        # an `absent: true` entry: the delete points at its YAML line
+        return _delete(change.live, b, origin=change.desired.origin if change.desired else None)
     if change.action is Action.CREATE:
         assert change.desired is not None
         return _create(change.desired, b, creating)
@@ -437,6 +581,8 @@ def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
         if have is None or not have.values.get("enabled"):
             continue
         res = desired.get(key) or have
+        if res.values.get("enabled") is False:
+            continue  # the config disables the zone: its own step does, before the networks
         disable = Builder.call("updateZone", {"id": Ref(key), "allocationstate": "Disabled"})
         out.append(
             _step(
@@ -456,11 +602,18 @@ def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
                     res,
                     "enable",
                     [enable],
-                    KINDS["zone"].finish_phase or 130,
+                    ZONE_BACK_PHASE,
                     {"enabled": (False, True)},
                 )
             )
     return out
+
+
+# A zone disabled to add a physical network is enabled again as soon as the physical
+# networks, their traffic types, providers and the enable of the networks are done (phases
+# up to the physical network's finish phase), before pods and ranges: the dependencies of
+# the plan (order.dependencies) then run it as early as they allow.
+ZONE_BACK_PHASE = (KINDS["physical_network"].finish_phase or 60) + 5
 
 
 # --- safety ------------------------------------------------------------------------------

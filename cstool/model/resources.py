@@ -63,12 +63,29 @@ class Resource:
         return self.field_origins.get(name, self.origin)
 
 
+@dataclass(frozen=True)
+class CloudSpec:
+    """The `cloud:` entry of a config: which cloud it describes (cloud/identity.py checks it)."""
+
+    name: str
+    endpoint: str | None = None  # compared by host and port
+    id: str | None = None  # the cloud's custom.cs.identifier
+    origin: Origin | None = field(default=None, compare=False)
+
+
 class State(Mapping[Key, Resource]):
-    """An ordered mapping Key -> Resource."""
+    """An ordered mapping Key -> Resource.
+
+    `cloud`: the cloud a desired state says it describes. `duplicates`: in a live state, each
+    identity two or more live objects share -> their ids, the one kept under the identity
+    first (the others are kept too, under keys of their own: reader.duplicate_name).
+    """
 
     def __init__(self, resources: Mapping[Key, Resource] | None = None) -> None:
         self._items: dict[Key, Resource] = {}
         self._children: dict[tuple[str, tuple[str, ...]], list[Resource]] = {}
+        self.cloud: CloudSpec | None = None
+        self.duplicates: dict[Key, list[str]] = {}
         for res in (resources or {}).values():
             self.add(res)
 

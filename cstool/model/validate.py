@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from cstool import apispec
 from cstool.errors import Problem
 from cstool.model import settings as catalog
 from cstool.model import values as v
+from cstool.model.kinds import KINDS, Field
 from cstool.model.providers import KNOWN, NEEDS_DEVICE, REMOVED
 from cstool.model.resources import Key, Resource, State
 
@@ -214,6 +218,31 @@ def public_ranges(state: State) -> Iterator[Problem]:
                     rb.origin,
                     f"{describe(rb)}: shares a subnet with {describe(ra)} "
                     "but not its gateway and netmask",
+                )
+
+
+def public_subnet_untagged_or_tagged(state: State) -> Iterator[Problem]:
+    """A public subnet is untagged or on one VLAN, never both. ConfigurationManagerImpl
+    .checkZoneVlanIpOverlap takes a new range on an overlapping subnet as an extension only
+    when the new range is untagged or on the same VLAN; a tagged range after an untagged one
+    is refused (431 "The IP range with tag: vlan://untagged in zone ... has overlapped with
+    the subnet"). The server takes the other order, so whether an apply (or a later replace)
+    fails would depend on the order of the steps: both orders are refused here."""
+    for _zone, ranges in _by_zone(state, "public_range").items():
+        nets = []
+        for res in ranges:
+            net = _network(res, state)
+            nets.append(Span(int(net.network_address), int(net.broadcast_address), res))
+        for a, b in overlaps(nets):
+            tags = {a.res.values["vlan"], b.res.values["vlan"]}
+            if v.UNTAGGED in tags and len(tags) == 2:
+                tagged = a.res if a.res.values["vlan"] != v.UNTAGGED else b.res
+                yield Problem(
+                    b.res.origin,
+                    f"{describe(b.res)}: shares its subnet with {describe(a.res)} at "
+                    f"{a.res.origin}, but one is untagged and the other on VLAN "
+                    f"{tagged.values['vlan']}; CloudStack refuses a tagged range on the subnet "
+                    "of an untagged one: give both the same vlan",
                 )
 
 
@@ -477,25 +506,39 @@ def setting_categories(state: State) -> Iterator[Problem]:
 
 def setting_values(state: State) -> Iterator[Problem]:
     """Values updateConfiguration refuses (validateConfigurationValue: the type, a Config.java
-    range); and values it keeps or lists in another form, which would never compare equal."""
+    range). Values it keeps or lists in another form: setting_values_as_listed."""
     for res, setting in _settings(state):
         if setting is None:
             continue
         scoped = res.key.kind == "zone_setting"
         value = str(res.values["value"])
-        where = res.origin_of("value")
         problem = catalog.value_problem(setting, value, scoped)
         if problem is not None:
-            yield Problem(where, f"{describe(res)}: {problem}")
+            yield Problem(res.origin_of("value"), f"{describe(res)}: {problem}")
+
+
+def setting_values_as_listed(state: State) -> Iterator[Problem]:
+    """A value the server keeps or lists in another form never compares equal: every plan
+    would set it again. ConfigurationManagerImpl.updateConfiguration trims the value
+    (`value = value.trim()`; "" and "null" clear a global one) and lower-cases a Boolean
+    (`value.toLowerCase()` in its inner updateConfiguration); a zone value is listed through
+    ConfigKey.valueOf (ManagementServerImpl.searchForConfigurations: "90" of a Float is
+    listed as "90.0"). So ' 60', 'TRUE' or a blank value is an error naming what to write."""
+    for res, setting in _settings(state):
+        if setting is None or not setting.comparable:
             continue
+        scoped = res.key.kind == "zone_setting"
+        value = str(res.values["value"])
+        if scoped and "zone" not in setting.scopes:
+            continue  # reported by setting_scopes
+        if catalog.value_problem(setting, value, scoped) is not None:
+            continue  # reported by setting_values
         shown = catalog.listed(setting, value, scoped)
-        misplaced = scoped and "zone" not in setting.scopes  # reported by setting_scopes
-        if shown != value and setting.comparable and not misplaced:
+        if shown != value:
             yield Problem(
-                where,
-                f"{describe(res)}: CloudStack lists {value!r} as {shown!r}; "
-                f"write {shown!r} so that plans compare equal",
-                warning=True,
+                res.origin_of("value"),
+                f"{describe(res)}: CloudStack stores and lists {value!r} as {shown!r}, so "
+                f"plans would never compare equal; write {shown!r}",
             )
 
 
@@ -550,12 +593,99 @@ def names_without_case(state: State) -> Iterator[Problem]:
                 )
 
 
+# NetUtils.validateGuestCidr: private (RFC 1918) and shared address space (RFC 6598) only
+GUEST_BLOCKS = tuple(
+    ipaddress.IPv4Network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def zone_network_values(state: State) -> Iterator[Problem]:
+    """createZone/editZone refuse a guest CIDR outside RFC 1918/6598 unless the global setting
+    allow.non.rfc1918.compliant.ips is true (NetUtils.validateGuestCidr, 431 "Please enter a
+    valid guest cidr"), and a network domain that NetUtils.verifyDomainName refuses (431)."""
+    allowed = state.get(Key("setting", ("allow.non.rfc1918.compliant.ips",)))
+    any_cidr = allowed is not None and str(allowed.values.get("value")).lower() == "true"
+    for zone in state.of_kind("zone"):
+        cidr = zone.values.get("guest_cidr")
+        if cidr and not any_cidr:
+            net = ipaddress.IPv4Network(cidr)
+            if not any(net.subnet_of(block) for block in GUEST_BLOCKS):
+                yield Problem(
+                    zone.origin_of("guest_cidr"),
+                    f"{describe(zone)}: guest_cidr {cidr} is not private (RFC 1918) or shared "
+                    "(RFC 6598) address space; CloudStack refuses it unless the global setting "
+                    "allow.non.rfc1918.compliant.ips is true",
+                )
+        domain = zone.values.get("domain")
+        if domain and not _valid_domain(str(domain)):
+            yield Problem(
+                zone.origin_of("domain"),
+                f"{describe(zone)}: domain {domain!r} is not a valid network domain (labels of "
+                "1-63 letters, digits and '-', not starting or ending with '-', 190 characters "
+                "at most)",
+            )
+
+
+def _valid_domain(name: str) -> bool:
+    """NetUtils.verifyDomainName: at most 190 characters, no leading or trailing dot, every
+    label 1-63 of [A-Za-z0-9-] not starting or ending with '-'."""
+    if not name or len(name) > 190 or name.startswith(".") or name.endswith("."):
+        return False
+    return all(_DOMAIN_LABEL.match(label) for label in name.split("."))
+
+
+def text_lengths(state: State) -> Iterator[Problem]:
+    """A text longer than its API parameter takes is refused before the command runs:
+    ParamProcessWorker.setFieldValue, case STRING: "Value greater than max allowed length <n>
+    for param: <name>" (431). The limits are the @Parameter lengths of the kind's create and
+    update commands (255 unless a command says otherwise; cstool/data/api-spec.json)."""
+    for res in state.values():
+        kind = KINDS[res.key.kind]
+        specs = [apispec.command(c) for c in (kind.create, kind.update) if c]
+        limits = _string_limits([c for c in specs if c is not None])
+        if kind.implicit or not limits:
+            continue
+        sent: list[tuple[str | None, Mapping[str, Any]]] = [(None, {kind.key: res.key.path[-1]})]
+        sent += [
+            (f.name, _params(f, res.values[f.name])) for f in kind.fields if f.name in res.values
+        ]
+        for name, params in sent:
+            for param, value in params.items():
+                limit = limits.get(param)
+                if isinstance(value, str) and limit is not None and len(value) > limit:
+                    yield Problem(
+                        res.origin_of(name) if name else res.origin,
+                        f"{describe(res)}: {name or kind.key} is {len(value)} characters long; "
+                        f'CloudStack takes at most {limit} for {param} (431 "Value greater '
+                        'than max allowed length")',
+                    )
+
+
+def _string_limits(specs: list[apispec.CommandSpec]) -> dict[str, int]:
+    """Parameter -> the smallest length any of the commands allows for it (STRING ones)."""
+    out: dict[str, int] = {}
+    for spec in specs:
+        for p in spec.params.values():
+            if p.type == "STRING":
+                out[p.name] = min(out.get(p.name, p.length or 255), p.length or 255)
+    return out
+
+
+def _params(f: Field, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    return f.params(value)
+
+
 RULES = (
     range_geometry,
     first_management_range,
     management_ranges_unique,
     pod_cidrs,
     public_ranges,
+    public_subnet_untagged_or_tagged,
     zone_ranges_disjoint,
     vlan_ids,
     guest_vlans_disjoint,
@@ -565,8 +695,11 @@ RULES = (
     broadcast_domain,
     providers,
     names_without_case,
+    text_lengths,
+    zone_network_values,
     setting_names,
     setting_scopes,
     setting_categories,
     setting_values,
+    setting_values_as_listed,
 )

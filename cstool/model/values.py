@@ -36,6 +36,8 @@ def netmask(value: Any) -> str:
         network = ipaddress.IPv4Network(f"0.0.0.0/{text}")
     except ValueError:
         raise ValueError(f"{value!r} is not a valid netmask") from None
+    if "." in text and str(network.netmask) != text:  # ipaddress also takes a hostmask
+        raise ValueError(f"{value!r} is not a valid netmask (write 255.255.255.0 or /24)")
     low, high = PREFIX_BOUNDS
     if not low <= network.prefixlen <= high:
         raise ValueError(

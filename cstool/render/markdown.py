@@ -1,10 +1,21 @@
-"""Markdown for pull-request comments: a summary table, destructive steps called out,
-details collapsible."""
+"""Markdown for pull-request comments: what is taken out of service in a warning at the top,
+a summary table, destructive steps called out, unmanaged resources listed, details
+collapsible."""
 
 from __future__ import annotations
 
 from cstool.model.plan import Plan
-from cstool.render.rows import Drift, by_kind, field_changes, label, plan_rows, summary
+from cstool.render.rows import (
+    Drift,
+    by_kind,
+    disruption,
+    disruption_summary,
+    field_changes,
+    label,
+    plan_rows,
+    summary,
+    unmanaged_note,
+)
 
 ACTIONS = ("create", "update", "replace", "delete")
 
@@ -15,11 +26,19 @@ def _esc(text: str) -> str:
 
 def plan(p: Plan, target: str, color: bool = False) -> str:
     out = [f"### cstool plan for `{target}`", ""]
-    if p.empty:
+    if p.empty and not p.unmanaged:
         out.append("**No changes.** The cloud matches the configuration.")
         return "\n".join(out) + "\n"
+    if p.empty:
+        out.append(
+            f"**No changes to apply**, but {len(p.unmanaged)} resource(s) in the cloud are "
+            "not in the configuration (listed below)."
+        )
+        return "\n".join(out + _unmanaged(p)) + "\n"
+    out += _disruptions(p)
     out += [
-        f"**{summary(p)}** ({len(p.steps)} API steps)",
+        f"**{summary(p)}** ({len(p.steps)} API steps)"
+        + (f"; **{disruption_summary(p)}**" if p.disruptions() else ""),
         "",
         "| kind | " + " | ".join(ACTIONS) + " |",
         "|---|" + "---:|" * len(ACTIONS),
@@ -42,22 +61,45 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
     for n, r in enumerate(rows, 1):
         where = f" — `{r.origin}`" if r.origin else ""
         mark = " **(destructive)**" if r.destructive else ""
+        mark += " **(disruptive)**" if r.disrupts else ""
         out.append(f"{n}. `{r.symbol}` **{r.title}** {_esc(r.resource)}{mark}{where}")
+        if r.disrupts:
+            out.append(f"   - ⚠ {_esc(r.disrupts)}")
         for name, old, new in r.changes:
             out.append(f"   - `{name}`: {_esc(old)} → {_esc(new)}")
         for call in r.calls:
             out.append(f"   - `{call}`")
     out += ["", "</details>"]
-    if p.unmanaged:
-        out += [
-            "",
-            f"<details><summary>{len(p.unmanaged)} unmanaged resource(s)"
-            f"{' (deleted: --prune)' if p.prune else ''}</summary>",
-            "",
-        ]
-        out += [f"- {label(r.key.kind, r.key.path)}" for r in p.unmanaged]
-        out += ["", "</details>"]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + _unmanaged(p)) + "\n"
+
+
+def _disruptions(p: Plan) -> list[str]:
+    """The warning block at the top: what the apply takes out of service, for how long."""
+    found = p.disruptions()
+    if not found:
+        return []
+    out = ["> [!CAUTION]", f"> **{len(found)} resource(s) out of service during the apply:**"]
+    for d in found:
+        where = f" — `{d.origin}`" if d.origin else ""
+        out.append(f"> - {_esc(disruption(d))}{where}")
+    return out + [""]
+
+
+def _unmanaged(p: Plan) -> list[str]:
+    """Always listed, in the open: a reviewer sees what the config does not cover."""
+    if not p.unmanaged:
+        return []
+    out = [
+        "",
+        f"**{len(p.unmanaged)} unmanaged resource(s)** (in the cloud, not in the "
+        f"configuration: {unmanaged_note(p)}):",
+        "",
+    ]
+    out += [
+        f"- {_esc(label(r.key.kind, r.key.path))}" + (" **(deleted)**" if p.prunes(r) else "")
+        for r in p.unmanaged
+    ]
+    return out
 
 
 def drift(d: Drift, target: str, color: bool = False) -> str:

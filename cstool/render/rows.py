@@ -10,7 +10,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from cstool.model.diff import Action, Change
-from cstool.model.plan import Plan, Ref, Step, Var
+from cstool.model.plan import Disruption, Plan, Ref, Step, Var
 from cstool.model.resources import Resource
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "±", Action.DELETE: "-"}
@@ -52,6 +52,7 @@ class Row:
     destructive: bool
     changes: tuple[tuple[str, str, str], ...]  # field, old, new
     calls: tuple[str, ...]
+    disrupts: str = ""  # what the step takes out of service ("" when nothing)
 
 
 def field_changes(name: str, old: Any, new: Any) -> list[tuple[str, str, str]]:
@@ -100,6 +101,7 @@ def step_row(step: Step) -> Row:
         step.destructive,
         changes,
         calls,
+        step.disrupts or "",
     )
 
 
@@ -113,6 +115,51 @@ def summary(plan: Plan) -> str:
         f"{c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
         f"{c['delete']} to delete"
     )
+
+
+def disruption_summary(plan: Plan) -> str:
+    """'1 resource out of service for up to 5 steps' ('' when none)."""
+    found = plan.disruptions()
+    if not found:
+        return ""
+    longest = max(d.steps for d in found)
+    return (
+        f"{len(found)} resource{'s' if len(found) != 1 else ''} out of service "
+        f"for up to {longest} step{'s' if longest != 1 else ''}"
+    )
+
+
+def disruption(d: Disruption) -> str:
+    """One disruption for a reviewer: what, for how many steps, which ones."""
+    name = label(d.key.kind, d.key.path)
+    if d.end is not None:
+        span = f"steps {d.start + 1}-{d.end + 1}"
+        after = ""
+    else:
+        span = f"step {d.start + 1} to the end"
+        after = ", and after the apply (as the config says)"
+    return f"{name} {d.what} for {d.steps} of {d.total} steps ({span}){after}"
+
+
+def disruption_note(plan: Plan) -> str:
+    """The disruptions in one sentence, for the confirmation prompt ('' when none)."""
+    found = plan.disruptions()
+    if not found:
+        return ""
+    return "Out of service during the apply: " + "; ".join(disruption(d) for d in found) + "."
+
+
+def unmanaged_note(plan: Plan) -> str:
+    """What the plan does with what is in the cloud and not in the config."""
+    deleted = sum(1 for r in plan.unmanaged if plan.prunes(r))
+    kept = len(plan.unmanaged) - deleted
+    parts = []
+    if deleted:
+        parts.append(f"{deleted} deleted by this plan (--prune)")
+    if kept:
+        why = "outside --prune-scope" if plan.prune else "--prune deletes them"
+        parts.append(f"{kept} kept ({why})")
+    return ", ".join(parts)
 
 
 def by_kind(plan: Plan) -> dict[str, Counter[str]]:

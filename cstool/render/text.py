@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from cstool.model.plan import Plan
-from cstool.render.rows import Drift, field_changes, label, plan_rows, summary
+from cstool.render.rows import (
+    Drift,
+    disruption,
+    disruption_summary,
+    field_changes,
+    label,
+    plan_rows,
+    summary,
+    unmanaged_note,
+)
 
 COLORS = {"+": "32", "~": "33", "±": "35", "-": "31", "!": "1;31", "dim": "2", "bold": "1"}
 
@@ -14,16 +23,29 @@ def _c(text: str, code: str, color: bool) -> str:
 
 def plan(p: Plan, target: str, color: bool = False) -> str:
     lines = [f"Target: {target}"]
-    if p.empty:
+    if p.empty and p.unmanaged:
+        lines.append(
+            f"No changes to apply, but {len(p.unmanaged)} resource(s) in the cloud are not "
+            "in the configuration (listed below)."
+        )
+    elif p.empty:
         lines.append("No changes: the cloud matches the configuration.")
     else:
-        lines.append(f"Plan: {summary(p)} ({len(p.steps)} steps).")
+        out = disruption_summary(p)
+        lines.append(f"Plan: {summary(p)} ({len(p.steps)} steps)" + (f"; {out}." if out else "."))
+    disruptions = p.disruptions()
+    if disruptions:
+        lines.append(_c("Out of service during the apply:", "!", color))
+        lines.extend("  ! " + disruption(d) for d in disruptions)
     for n, row in enumerate(plan_rows(p), 1):
         head = f"{row.symbol} {row.title} {row.resource}"
         flag = "  " + _c("(destructive)", "!", color) if row.destructive else ""
+        flag += "  " + _c("(disruptive)", "!", color) if row.disrupts else ""
         where = f"  {_c(row.origin, 'dim', color)}" if row.origin else ""
         lines.append("")
         lines.append(f"{n:>3}. {_c(head, row.symbol, color)}{flag}{where}")
+        if row.disrupts:
+            lines.append(_c(f"       ! {row.disrupts}", "!", color))
         for name, old, new in row.changes:
             creating = row.title in ("create", "enable", "configure") and old == "(none)"
             lines.append(f"       {name}: {new}" if creating else f"       {name}: {old} -> {new}")
@@ -31,9 +53,13 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
             lines.append(_c(f"       > {call}", "dim", color))
     if p.unmanaged:
         lines.append("")
-        action = "deleted by this plan (--prune)" if p.prune else "kept; --prune deletes them"
-        lines.append(f"Unmanaged: {len(p.unmanaged)} in the cloud, not in the config ({action}):")
-        lines.extend(f"  {label(r.key.kind, r.key.path)}" for r in p.unmanaged)
+        lines.append(
+            f"Unmanaged: {len(p.unmanaged)} in the cloud, not in the config ({unmanaged_note(p)}):"
+        )
+        lines.extend(
+            f"  {label(r.key.kind, r.key.path)}" + ("  (deleted)" if p.prunes(r) else "")
+            for r in p.unmanaged
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -179,7 +179,7 @@ _HEX = re.compile(
 
 def _java_integer(text: str, bits: int) -> int | None:
     """Integer.parseInt / Long.parseLong / Short.parseShort: sign, ASCII digits, no overflow."""
-    if not _INTEGER.fullmatch(text):
+    if not _INTEGER.fullmatch(text) or len(text) > 24:  # longer is beyond any Long
         return None
     value = int(text)
     return value if -(2 ** (bits - 1)) <= value < 2 ** (bits - 1) else None

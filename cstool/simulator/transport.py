@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -142,9 +143,22 @@ def _class_name(command: str) -> str:
 # --- faults ------------------------------------------------------------------------------
 
 _FAULT = re.compile(
-    r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:(?P<action>latency|error|job|drop|lose)"
-    r"(?:=(?P<value>.+))?$"
+    r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:"
+    r"(?P<action>latency|error|job-time|job|drop|lose|throttle)(?:=(?P<value>.+))?$"
 )
+# the value each action takes: (reader, what to write); None: the action takes no value
+_FAULT_VALUES: dict[str, tuple[Any, str] | None] = {
+    "latency": (float, "seconds"),
+    "error": (int, "an HTTP status code (400-599)"),
+    "job-time": (float, "seconds"),
+    "throttle": (int, "milliseconds"),
+    "job": None,
+    "drop": None,
+    "lose": None,
+}
+# outside these the handler itself would fail (time.sleep's OverflowError, a status line
+# clients refuse: org.apache.cloudstack.api.ApiErrorCode's codes are 401-537); NaN fails too
+_FAULT_RANGE = {"error": (400, 599)}
 
 
 @dataclass
@@ -152,7 +166,9 @@ class Fault:
     """One injected fault: for `command` ('*' = every command), on its nth call or on every call.
 
     actions: latency=SECONDS, error=CODE (an API error), job (the async job fails),
-    drop (the connection drops before the server acts), lose (it acts, then the reply is lost).
+    drop (the connection drops before the server acts), lose (it acts, then the reply is lost),
+    job-time=SECONDS (the async job stays pending at least that long, as a real server's do),
+    throttle[=MS] (refused as a throttled account, 429, before the command runs).
     """
 
     command: str
@@ -166,8 +182,19 @@ class Fault:
         if not m:
             raise ValueError(
                 f"bad fault {text!r}: write COMMAND[#N]:latency=S|error=CODE|job|"
-                "drop|lose, e.g. createPod#2:error=431 or '*:latency=0.05'"
+                "drop|lose|job-time=S|throttle[=MS], e.g. createPod#2:error=431, "
+                "'*:latency=0.05' or 'addHost:job-time=2'"
             )
+        kind = _FAULT_VALUES[m["action"]]
+        if m["value"] is not None:
+            try:
+                number = kind[0](m["value"]) if kind else None
+            except ValueError:
+                number = None
+            low, high = _FAULT_RANGE.get(m["action"], (0, 86400))
+            if number is None or not low <= number <= high:
+                what = kind[1] if kind else "no value"
+                raise ValueError(f"bad fault {text!r}: {m['action']} takes {what}")
         return cls(m["cmd"], m["action"], int(m["nth"]) if m["nth"] else None, m["value"])
 
     def matches(self, command: str, count: int) -> bool:
@@ -207,6 +234,7 @@ class Faults:
 
 
 _SHARED: dict[Path, Simulator] = {}
+_SHARED_USERS: Counter[Path] = Counter()  # holders of each shared simulator (release_shared)
 _SHARED_LOCK = threading.Lock()
 
 
@@ -222,15 +250,19 @@ class Simulator:
         version: str = DEFAULT_VERSION,
     ) -> None:
         self.store = Store.load(state)
-        with self.store.transaction():
-            seed(self.store)
-        self.store.flush()
-        self.keys = dict(keys or {})
-        self.faults = Faults(faults)
-        self.job_polls = job_polls  # queryAsyncJobResult answers "pending" this many times
-        self.version = DEFAULT_VERSION
-        self.pretend(version)
-        self._read_startup_settings()
+        try:
+            with self.store.transaction():
+                seed(self.store)
+            self.store.flush()
+            self.keys = dict(keys or {})
+            self.faults = Faults(faults)
+            self.job_polls = job_polls  # queryAsyncJobResult answers "pending" this many times
+            self.version = DEFAULT_VERSION
+            self.pretend(version)
+            self._read_startup_settings()
+        except BaseException:
+            self.store.close()  # the state file is free again for whoever tries next
+            raise
 
     def pretend(self, version: str) -> None:
         """Be this CloudStack version: listCapabilities reports it; newer commands are unknown
@@ -256,15 +288,35 @@ class Simulator:
     @classmethod
     def shared(cls, state: Path, keys: dict[str, str], version: str | None = None) -> Simulator:
         """One simulator per state file in this process (saved at exit at the latest),
-        pretending to be `version` (the default when None) from now on."""
+        pretending to be `version` (the default when None) from now on. It keeps the state
+        file locked until every holder has called release_shared."""
         path = state.resolve()
         with _SHARED_LOCK:
             sim = _SHARED.get(path)
             if sim is None:
                 sim = _SHARED[path] = cls(state)
+            _SHARED_USERS[path] += 1
             sim.keys.update(keys)
             sim.pretend(version or DEFAULT_VERSION)
             return sim
+
+    @staticmethod
+    def release_shared(state: Path) -> None:
+        """One holder of the shared simulator of `state` is done; the last one saves it and
+        lets the file go, so another process can use it while this one goes on."""
+        path = state.resolve()
+        with _SHARED_LOCK:
+            _SHARED_USERS[path] -= 1
+            if _SHARED_USERS[path] > 0:
+                return
+            del _SHARED_USERS[path]
+            sim = _SHARED.pop(path, None)
+        if sim is not None:
+            sim.close()
+
+    def close(self) -> None:
+        """Save what is pending and unlock the state file."""
+        self.store.close()
 
     @property
     def calls(self) -> Counter[str]:
@@ -318,6 +370,9 @@ class Simulator:
         for fault in faults:
             if fault.action == "latency":
                 time.sleep(float(fault.value or 0))
+        for fault in faults:
+            if fault.action == "throttle":
+                return self._throttled(command, int(fault.value or 1000))
         if any(f.action == "drop" for f in faults):
             raise Dropped(command)
         for fault in faults:
@@ -329,6 +384,9 @@ class Simulator:
                     f"(simulator fault {fault.command}#{fault.nth or '*'} on {command})",
                 )
         reply = self._dispatch(command, params, any(f.action == "job" for f in faults), polls)
+        job_time = max((float(f.value or 0) for f in faults if f.action == "job-time"), default=0)
+        if job_time > 0 and command != "queryAsyncJobResult":  # only a job's start sets its time
+            self._delay_job(reply, job_time)
         reply = self._page_size_checked(command, params, reply)
         if command == "listCapabilities" and reply.status == 200:
             # ListCapabilitiesCmd reports the management server's version: the one pretended
@@ -336,6 +394,31 @@ class Simulator:
         if any(f.action == "lose" for f in faults):
             raise Dropped(command)
         return reply
+
+    def _throttled(self, command: str, pause_ms: int) -> Reply:
+        """A throttled account's answer. ApiServer.verifyRequest -> commandAvailable catches
+        the RequestLimitException of ApiRateLimitServiceImpl.checkAccess (api.throttling.
+        enabled; root admins are exempt, so the simulator's own user never meets it unless
+        injected) and throws ServerApiException(API_LIMIT_EXCEED = 429); ApiServlet.
+        processRequestInContext answers it with that status, an X-Description header and
+        getSerializedApiError's envelope (cserrorcode 9999: ServerApiException's own). The
+        command never ran. The pause is the limit window's rest, in ms, in the text only:
+        no Retry-After header."""
+        text = (
+            "The given user has reached his/her account api limit, please retry after "
+            f"[{pause_ms}] ms."
+        )
+        return self._error(command, 429, text)
+
+    def _delay_job(self, reply: Reply, seconds: float) -> None:
+        """The async job this reply started stays pending for `seconds` (job-time fault)."""
+        body = next(iter(reply.body.values()), None) if reply.status == 200 else None
+        jobid = body.get("jobid") if isinstance(body, dict) else None
+        with self.store.transaction() as store:
+            job = store.jobs.get(str(jobid)) if jobid is not None else None
+            if job is not None:
+                job["_ready"] = time.time() + seconds
+                store.touch()
 
     def _page_size_checked(self, command: str, params: dict[str, str], reply: Reply) -> Reply:
         """BaseListCmd.getPageSize: a pagesize above default.page.size as read at start-up
@@ -389,7 +472,9 @@ class Simulator:
         if command == "queryAsyncJobResult":
             return self._query_job(P(command, params))
         spec = COMMANDS[command]
-        if fail_job and spec.mode != "sync":  # the job fails before it changes anything
+        if fail_job and spec.mode == "sync":  # no job to fail: the call fails, nothing done
+            return self._error(command, 530, f"Injected failure (simulator): {command}")
+        if fail_job:  # the job fails before it changes anything
             with self.store.transaction():
                 failure = (530, f"Injected failure (simulator): {command} job failed")
                 job = self._job(command, None, failure, polls)
@@ -413,8 +498,6 @@ class Simulator:
                     command, 530, f"Internal error executing command: {type(exc).__name__}: {exc}"
                 )
             if spec.mode == "sync":
-                if fail_job:  # a sync command has no job to fail: its call fails
-                    return self._error(command, 530, f"Injected failure (simulator): {command}")
                 return Reply(200, {key: result})
             job = self._job(command, result, None, polls)
             if spec.mode == "async_create":
@@ -462,9 +545,10 @@ class Simulator:
                 )
             body = {k: v for k, v in job.items() if not k.startswith("_")}
             body.update(jobprocstatus=0, jobresultcode=0, jobstatus=0)
-            if job["_polls"] > 0:
-                job["_polls"] -= 1
-                store.touch()
+            if job["_polls"] > 0 or time.time() < job.get("_ready", 0):
+                if job["_polls"] > 0:
+                    job["_polls"] -= 1
+                    store.touch()
                 body.pop("completed")
             elif job["_failure"]:
                 code, text = job["_failure"]
@@ -510,7 +594,7 @@ class SimAdapter(BaseAdapter):
         self.faults = faults
         self.job_polls = job_polls
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         body = request.body if isinstance(request.body, bytes | str) else None
         content_type = str(request.headers.get("Content-Type") or FORM)
         path, params = request_params(request.url or "", body, content_type)
@@ -541,25 +625,38 @@ class SimAdapter(BaseAdapter):
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
-    """An HTTP server at http://host:port/client/api; serve_forever() runs it."""
+class SimHTTPServer(ThreadingHTTPServer):
+    """One daemon thread per connection, a deep accept queue for parallel clients."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> SimHTTPServer:
+    """An HTTP server at http://host:port/client/api; serve_forever() runs it.
+
+    Connections stay open between requests (HTTP/1.1, every answer carries Content-Length),
+    and each answer leaves in one write on a TCP_NODELAY socket: headers and body written
+    apart made Nagle's algorithm wait for the client's delayed ACK, 40 ms a request."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        wbufsize = -1  # headers and body leave together, in the one flush after each request
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            content_type = self.headers.get("Content-Type") or ""
-            path, params = request_params(self.path, body, content_type)
-            if path != API_PATH:
-                reply = Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
-            else:
-                try:
-                    reply = sim.handle(params, method=self.command)
-                except Dropped:
-                    self.close_connection = True
-                    return
+            try:
+                reply = self._reply()
+            except Dropped:
+                self.close_connection = True
+                return
+            except Exception as exc:  # a request the simulator cannot read: still an answer
+                text = f"Internal error executing command: {type(exc).__name__}: {exc}"
+                reply = Reply(530, {"errorresponse": {"errorcode": 530, "errortext": text}})
+                self.close_connection = True  # the body may not have been read
             data = reply.content()
             self.send_response(reply.status)
             self.send_header("Content-Type", CONTENT_TYPE)
@@ -567,7 +664,16 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Th
             for name, value in reply.headers.items():
                 self.send_header(name, value.encode("latin-1", "replace").decode("latin-1"))
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(data)  # buffered: handle_one_request flushes once, after this
+
+        def _reply(self) -> Reply:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else None
+            content_type = self.headers.get("Content-Type") or ""
+            path, params = request_params(self.path, body, content_type)
+            if path != API_PATH:
+                return Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
+            return sim.handle(params, method=self.command)
 
         do_GET = _answer
         do_POST = _answer
@@ -575,7 +681,7 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Th
         def log_message(self, format: str, *args: Any) -> None:  # requests carry signatures
             pass
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return SimHTTPServer((host, port), Handler)
 
 
 @atexit.register
