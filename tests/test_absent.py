@@ -256,19 +256,33 @@ def test_a_saved_plan_keeps_its_absent_entries(lab: Path, tmp_path: Path) -> Non
 
 def test_prune_scope_on_the_command_line(lab: Path, tmp_path: Path) -> None:
     target = ["--sim", "--sim-state", str(lab)]
-    basic = runner.invoke(app, ["apply", str(CONFIGS / "basic"), *target, "--yes"])
-    assert basic.exit_code == 0, basic.output
-    only_lab = ["plan", str(LAB), *target, "-f", "json"]
+    without_pod2 = tmp_path / "lab.yaml"
+    text = LAB.read_text()
+    without_pod2.write_text(text[: text.index("      - name: pod2")])
+    only_lab = ["plan", str(without_pod2), *target, "-f", "json"]
     kept = json.loads(runner.invoke(app, only_lab).output)
     assert kept["steps"] == [] and kept["unmanaged"] and not kept["prune"]
     wrong = runner.invoke(app, [*only_lab, "--prune-scope", "nowhere"])
     assert wrong.exit_code == 1 and "nothing in the cloud is under 'nowhere'" in wrong.output
-    zone = kept["unmanaged"][0]["path"][0]
-    scoped = runner.invoke(app, [*only_lab, "--prune-scope", f"{zone}/nopod"])
+    scoped = runner.invoke(app, [*only_lab, "--prune-scope", "lab1/nopod"])
     assert scoped.exit_code == 1
-    pruned = json.loads(runner.invoke(app, [*only_lab, "--prune-scope", zone]).output)
-    assert pruned["prune"] and pruned["prune_scope"] == [zone]
-    assert {s["path"][0] for s in pruned["steps"]} == {zone}
+    pruned = json.loads(runner.invoke(app, [*only_lab, "--prune-scope", "lab1/pod2"]).output)
+    assert pruned["prune"] and pruned["prune_scope"] == ["lab1/pod2"]
+    assert {tuple(s["path"][:2]) for s in pruned["steps"]} == {("lab1", "pod2")}
+
+
+def test_prune_never_deletes_a_zone_the_config_does_not_name(lab: Path) -> None:
+    """A zone missing from the files read (a skipped file, a forgotten one) is kept."""
+    target = ["--sim", "--sim-state", str(lab)]
+    basic = runner.invoke(app, ["apply", str(CONFIGS / "basic"), *target, "--yes"])
+    assert basic.exit_code == 0, basic.output
+    plan = runner.invoke(app, ["plan", str(LAB), *target, "--prune", "-f", "json"])
+    pruned = json.loads(plan.output)
+    assert pruned["steps"] == [] and pruned["unmanaged"]
+    assert not any(u["deleted"] for u in pruned["unmanaged"])
+    text = runner.invoke(app, ["plan", str(LAB), *target, "--prune"]).output
+    assert "in zones the config does not name (basic1)" in text
+    assert "absent: true" in text
 
 
 def test_scope_paths_are_checked_against_the_cloud() -> None:

@@ -17,7 +17,9 @@ from cstool.cli import app
 from cstool.cloud.api import Api, sim_target
 from cstool.cloud.applier import Status
 from cstool.errors import JobTimeout, StalePlan, UnsafePlan
+from cstool.model.diff import Action
 from cstool.model.plan import check_safety
+from cstool.model.resources import Key
 from cstool.simulator.transport import Fault
 from tests.conftest import CONFIGS, EXAMPLES
 
@@ -176,15 +178,15 @@ def test_saved_plan_is_refused_when_the_cloud_changed(tmp_path: Path) -> None:
 def test_deletes_need_permission_and_many_need_force(tmp_path: Path) -> None:
     api = Api(sim_target(tmp_path / "s.json"))
     assert _apply(api, [LAB])[1].ok
-    only_settings = tmp_path / "settings.yaml"
-    only_settings.write_text("settings: {check.pod.cidrs: true, expunge.delay: 60}\n")
-    desired = ops.desired_state([only_settings]).state
-    plan, _ = ops.plan(api, desired, prune=True)
+    zone_absent = tmp_path / "absent.yaml"
+    zone_absent.write_text("zones: [{name: lab1, absent: true}]\n")
+    desired = ops.desired_state([zone_absent]).state
+    plan, _ = ops.plan(api, desired)
     with pytest.raises(UnsafePlan, match=r"deletes or replaces \d+ of \d+ managed resources"):
         check_safety(plan, allow_delete=True, force=False)
     check_safety(plan, allow_delete=True, force=True)
-    unpruned, _ = ops.plan(api, desired, prune=False)
-    assert unpruned.empty and len(unpruned.unmanaged) == len(plan.unmanaged)
+    assert {s.key for s in plan.steps} >= {Key("zone", ("lab1",))}
+    assert all(s.action is Action.DELETE for s in plan.steps)
     edited = tmp_path / "lab.yaml"
     edited.write_text((LAB / "lab.yaml").read_text().replace("{vlan: 100,", "{vlan: 101,"))
     replace, _ = ops.plan(api, ops.desired_state([edited]).state)
@@ -203,7 +205,7 @@ def test_deletes_need_permission_and_many_need_force(tmp_path: Path) -> None:
     ).ok
 
 
-def test_prune_tears_a_zone_down_child_first(tmp_path: Path) -> None:
+def test_an_absent_zone_is_torn_down_child_first(tmp_path: Path) -> None:
     state = str(tmp_path / "s.json")
     for example in ("lab", "basic"):
         assert (
@@ -212,16 +214,19 @@ def test_prune_tears_a_zone_down_child_first(tmp_path: Path) -> None:
             ).exit_code
             == 0
         )
+    gone = tmp_path / "basic-absent.yaml"
+    gone.write_text("zones: [{name: basic1, absent: true}]\n")
     result = runner.invoke(
         app,
         [
             "apply",
             str(CONFIGS / "lab"),
+            str(gone),
             "--sim",
             "--sim-state",
             state,
             "--yes",
-            "--prune",
+            "--allow-delete",
             "--force",
         ],
     )

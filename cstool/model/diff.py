@@ -121,7 +121,9 @@ def diff(desired: State, live: State) -> Diff:
         r for k, r in live.items() if k not in wanted and k not in deleted and not is_auto(r, live)
     )
     managed = sum(1 for k in wanted if k in live and not KINDS[k.kind].auto_created)
-    managed += sum(1 for r in desired.values() if is_absent(r) and r.key in live)
+    # what absent entries delete (with what lives under them) is managed: it counts in the
+    # base of the safety threshold, so deleting a whole zone this way still needs --force
+    managed += sum(1 for k in deleted if not KINDS[k.kind].auto_created)
     return Diff(tuple(changes + deletes), unmanaged, managed + len(unmanaged))
 
 

@@ -214,6 +214,7 @@ class Plan:
     managed: int
     prune: bool = False
     prune_scope: tuple[tuple[str, ...], ...] = ()  # prune only under these paths (all: ())
+    zones: frozenset[str] = frozenset()  # the zones the config names: the only ones pruned
 
     @property
     def empty(self) -> bool:
@@ -257,7 +258,7 @@ class Plan:
 
     def prunes(self, res: Resource) -> bool:
         """Whether this plan deletes an unmanaged resource (--prune, within --prune-scope)."""
-        return self.prune and in_scope(res.key, self.prune_scope)
+        return self.prune and prunable(res.key, self.prune_scope, self.zones)
 
     def dependencies(self) -> dict[int, set[int]]:
         return dependencies(self.steps)
@@ -283,6 +284,13 @@ class Plan:
         }
         body["checksum"] = checksum(body)
         return body
+
+
+def prunable(key: Key, scope: Sequence[tuple[str, ...]], zones: frozenset[str]) -> bool:
+    """Whether --prune deletes this unmanaged resource: within the scope, and inside a zone
+    the config names. A zone the files read do not mention is never torn down by --prune (a
+    skipped or forgotten file must not delete a zone); `absent: true` on the zone does it."""
+    return in_scope(key, scope) and (key.zone is None or key.zone in zones)
 
 
 def in_scope(key: Key, scope: Sequence[tuple[str, ...]]) -> bool:
@@ -396,14 +404,15 @@ def make_plan(
     for change in found.changes:
         steps.extend(_lower(change, builder, creating))
     scope = tuple(tuple(p) for p in prune_scope)
+    zones = frozenset(r.key.path[0] for r in desired.of_kind("zone"))
     if prune:
         for res in found.unmanaged:
-            if in_scope(res.key, scope):
+            if prunable(res.key, scope, zones):
                 steps.extend(_delete(res, builder))
     steps.extend(_zone_wraps(steps, desired, live))
     steps.sort(key=sort_key)
     steps = [replace(s, disrupts=_disrupts(s)) for s in steps]
-    return Plan(tuple(steps), found.unmanaged, found.managed, prune, scope)
+    return Plan(tuple(steps), found.unmanaged, found.managed, prune, scope, zones)
 
 
 # what a resource out of service means, by kind (CloudStack's allocation states)

@@ -156,9 +156,20 @@ def unmanaged_note(plan: Plan) -> str:
     parts = []
     if deleted:
         parts.append(f"{deleted} deleted by this plan (--prune)")
-    if kept:
-        why = "outside --prune-scope" if plan.prune else "--prune deletes them"
-        parts.append(f"{kept} kept ({why})")
+    if kept and not plan.prune:
+        parts.append(f"{kept} kept (--prune deletes them)")
+    elif kept:
+        other = [
+            r for r in plan.unmanaged if r.key.zone is not None and r.key.zone not in plan.zones
+        ]
+        if len(other) < kept:
+            parts.append(f"{kept - len(other)} kept (outside --prune-scope)")
+        if other:
+            zones = sorted({str(r.key.zone) for r in other})
+            parts.append(
+                f"{len(other)} kept in zones the config does not name ({', '.join(zones)}): "
+                "--prune never deletes a whole zone; mark it `absent: true` to delete it"
+            )
     return ", ".join(parts)
 
 
