@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from cstool import ops
+from cstool.model.diff import ABSENT
 from cstool.model.loader import load
 from cstool.model.order import After, critical_path
 from cstool.model.plan import Plan, Step, make_plan, plan_from_dict
-from cstool.model.resources import Key, State
+from cstool.model.resources import Key, Resource, State
 from tests.conftest import CONFIGS, DATA
 
 Deps = Mapping[int, set[int]]
@@ -186,7 +187,9 @@ def test_deletes_go_child_first() -> None:
     ranges = {i for i, s in enumerate(plan.steps) if s.key.kind == "management_range"}
     assert len(ranges) == 2 and ranges <= deps[pod]
     lab = ops.desired_state([CONFIGS / "lab"]).state
-    teardown = make_plan(State(), lab, prune=True)
+    gone = State()
+    gone.add(Resource(Key("zone", ("lab1",)), {}, extra={ABSENT: True}))
+    teardown = make_plan(gone, lab)  # the zone marked absent: torn down child-first
     deps = teardown.dependencies()
     zone = _at(teardown, "delete", "zone:lab1")
     assert all(_reaches(deps, zone, i) for i in range(len(teardown.steps)) if i != zone)
