@@ -179,7 +179,10 @@ def _traceback(err: BaseException) -> None:
 def run(action: Callable[[], ExitCode], debug: bool = False) -> NoReturn:
     """Run a command body; the one place that turns errors into messages and exit codes."""
     try:
-        code = action()
+        try:
+            code = action()
+        finally:  # the command is over: a first signal from here on is ignored, so that
+            interrupts.stopping()  # its result is reported and the program ends quietly
     except CstoolError as err:
         if debug:
             _traceback(err)
