@@ -227,16 +227,22 @@ class Applier:
                 return {}
         raise OutcomeUnknown(what)
 
+    def _listing_params(self, key: Key) -> dict[str, Any]:
+        """The parameters of the listing that holds `key` (its parent's id where needed)."""
+        kind = KINDS[key.kind]
+        params = dict(kind.read.params)
+        if kind.parent is not None:
+            param = kind.read.per_parent or kind.read.parent_id
+            if param:
+                params[param] = self.resolve(key.parent())
+        return params
+
     def lookup(self, key: Key, uuid: str | None = None) -> list[str]:
         """The ids of the live objects that are `key` (a fresh listing, never the cache);
         with uuid, only that one."""
         kind = KINDS[key.kind]
         read = kind.read
-        params = dict(read.params)
-        if kind.parent is not None:
-            param = read.per_parent or read.parent_id
-            if param:
-                params[param] = self.resolve(key.parent())
+        params = self._listing_params(key)
         ids = []
         for item in self.api.list(read.command, **params):
             if read.accept is not None and not read.accept(item):
@@ -264,11 +270,7 @@ class Applier:
                 return self.uuids[key]
         kind = KINDS[key.kind]
         read = kind.read
-        params = dict(read.params)
-        if kind.parent is not None:
-            param = read.per_parent or read.parent_id
-            if param:
-                params[param] = self.resolve(key.parent())
+        params = self._listing_params(key)
         siblings = {}  # one listing answers for every sibling, not only the one asked for
         for item in self.api.list(read.command, **params):
             if read.accept is not None and not read.accept(item):
