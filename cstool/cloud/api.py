@@ -17,12 +17,12 @@ from cs import CloudStack, CloudStackApiException, CloudStackException
 from requests.adapters import BaseAdapter
 
 from cstool.cloud import versions
+from cstool.cloud.identity import host_of
 from cstool.cloud.targets import (
     SIM_KEY,
     SIM_SECRET,
     Target,
     configured_target,
-    host_of,
     not_the_api,
     refusal_hint,
     replay_target,

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from cstool.cloud.identity import host_of
 from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import (
     ApiError,
@@ -68,7 +69,7 @@ class Target:
     session: requests.Session = field(default_factory=requests.Session)
     verify: bool | str = True
     timeout: float = DEFAULT_TIMEOUT
-    poll_interval: float = 1.0
+    poll_interval: float = 0.1  # first wait before an async job is polled; then it backs off
     simulator: Any = None  # the in-process Simulator, when --sim
     method: str = "get"  # how reads are sent (cs's `method`); writes always go by POST
     source: str = ""  # where the target came from: "profile prod in ~/.cmk/config", ...
@@ -613,11 +614,6 @@ def endpoint_hint(endpoint: str) -> str | None:
     example = f"{parts.scheme}://{host_of(endpoint)}{API_PATH}"
     said = f"has the path {path}" if path else "has no path"
     return f"the endpoint {said}: CloudStack serves its API at {API_PATH}, e.g. {example}"
-
-
-def host_of(endpoint: str) -> str:
-    parts = urlsplit(endpoint)
-    return f"{parts.hostname or endpoint}{f':{parts.port}' if parts.port else ''}"
 
 
 def refusal_hint(target: Target, code: Any) -> str | None:

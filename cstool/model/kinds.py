@@ -102,6 +102,8 @@ class Kind:
     implicit: bool = False  # not written in YAML: derived by the loader
     needs_disabled_zone: bool = False  # creating one in an enabled zone wraps it in disable
     in_zone: bool = True  # False: cloud-wide (global settings), outside every zone
+    address_range: bool = False  # an IP range: identity by start, geometry rules apply
+    disabled_means: str = ""  # what disabling one takes out of service (for reviewers)
     lower_create: Callable[..., list[Any]] | None = None
     lower_update: Callable[..., list[Any]] | None = None
     lower_delete: Callable[..., list[Any]] | None = None
@@ -449,6 +451,7 @@ SETTING = Kind(
 
 ZONE = Kind(
     name="zone",
+    disabled_means="nothing new is deployed in it while it is disabled (running VMs keep running)",
     parent=None,
     container="zones",
     key="name",
@@ -551,6 +554,7 @@ ZONE_SETTING = Kind(
 
 PHYSICAL_NETWORK = Kind(
     name="physical_network",
+    disabled_means="no new networks are implemented on it while it is disabled",
     parent="zone",
     container="physical_networks",
     key="name",
@@ -716,6 +720,7 @@ GUEST_NETWORK = Kind(
 
 POD = Kind(
     name="pod",
+    disabled_means="no new VMs or system VMs are placed in it while it is disabled",
     parent="zone",
     container="pods",
     key="name",
@@ -751,6 +756,7 @@ POD = Kind(
 
 MANAGEMENT_RANGE = Kind(
     name="management_range",
+    address_range=True,
     parent="pod",
     container="management_ranges",
     key="start",
@@ -794,6 +800,7 @@ MANAGEMENT_RANGE = Kind(
 
 PUBLIC_RANGE = Kind(
     name="public_range",
+    address_range=True,
     parent="zone",
     container="public_ranges",
     key="start",
@@ -824,6 +831,7 @@ PUBLIC_RANGE = Kind(
 
 STORAGE_RANGE = Kind(
     name="storage_range",
+    address_range=True,
     parent="pod",
     container="storage_ranges",
     key="start",
@@ -858,6 +866,7 @@ STORAGE_RANGE = Kind(
 
 GUEST_RANGE = Kind(
     name="guest_range",
+    address_range=True,
     parent="pod",
     container="guest_ranges",
     key="start",

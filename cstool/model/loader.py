@@ -118,8 +118,13 @@ def _read_bytes(path: Path) -> bytes:
         raise _Unreadable(f"cannot read: {_reason(exc)}") from None
     with os.fdopen(fd, "rb") as stream:
         try:
-            _check_regular(os.fstat(fd))  # the path may have changed since the stat
-            data = stream.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows
+            info = os.fstat(fd)  # the path may have changed since the stat
+            _check_regular(info)
+            # a buffer of the file's size, not of the limit; a file that grew is read on
+            # in steps, still bounded by the limit
+            data = stream.read(min(info.st_size, MAX_FILE_BYTES) + 1)
+            while len(data) <= MAX_FILE_BYTES and (more := stream.read(_MIB)):
+                data += more
         except OSError as exc:
             raise _Unreadable(f"cannot read: {_reason(exc)}") from None
     if len(data) > MAX_FILE_BYTES:

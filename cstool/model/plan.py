@@ -415,21 +415,13 @@ def make_plan(
     return Plan(tuple(steps), found.unmanaged, found.managed, prune, scope, zones)
 
 
-# what a resource out of service means, by kind (CloudStack's allocation states)
-OUT_OF_SERVICE = {
-    "zone": "nothing new is deployed in it while it is disabled (running VMs keep running)",
-    "pod": "no new VMs or system VMs are placed in it while it is disabled",
-    "physical_network": "no new networks are implemented on it while it is disabled",
-}
-RANGES = ("management_range", "public_range", "storage_range", "guest_range")
-
-
 def _disrupts(step: Step) -> str | None:
     """What the step takes out of service, said for a reviewer; None when nothing."""
     name = f"{step.key.kind.replace('_', ' ')} {'/'.join(step.key.path)}"
-    if step.disabling and step.key.kind in OUT_OF_SERVICE:
-        return f"disables {name}: {OUT_OF_SERVICE[step.key.kind]}"
-    if step.action is Action.REPLACE and step.title == "delete" and step.key.kind in RANGES:
+    kind = KINDS[step.key.kind]
+    if step.disabling and kind.disabled_means:
+        return f"disables {name}: {kind.disabled_means}"
+    if step.action is Action.REPLACE and step.title == "delete" and kind.address_range:
         return f"deletes {name} to create it again: its addresses cannot be allocated in between"
     return None
 

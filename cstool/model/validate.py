@@ -22,7 +22,7 @@ from cstool.model.kinds import KINDS, Field
 from cstool.model.providers import KNOWN, NEEDS_DEVICE, REMOVED
 from cstool.model.resources import Key, Resource, State
 
-RANGE_KINDS = ("management_range", "public_range", "storage_range", "guest_range")
+RANGE_KINDS = tuple(k.name for k in KINDS.values() if k.address_range)
 ONE_PER_ZONE = ("Management", "Public", "Storage")
 
 
