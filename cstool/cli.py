@@ -7,14 +7,16 @@ from cstool import interrupts  # first: Ctrl-C during the imports below exits qu
 # isort: split
 import json
 import math
+import os
 import secrets
 import shlex
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, NoReturn
@@ -25,24 +27,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgress
 
 from cstool import __version__, ops
+from cstool.cli_help import CleanGroup
 from cstool.cloud.applier import ApplyReport, Status, StepResult
 from cstool.errors import ConfigInvalid, CstoolError, ExitCode, redact
-from cstool.render.rows import label
+from cstool.model.zones import check_zones, only_zones, saved_zones
+from cstool.render.rows import Drift, RunInfo, label
 
 app = typer.Typer(
     help="Keep the infrastructure of an Apache CloudStack cloud as code: zones, pods, physical "
     "networks, traffic types, providers, IP ranges and settings in YAML.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold API secrets
-    add_completion=False,
+    cls=CleanGroup,  # help names values by a word (FILE, N), never a Python type
 )
-sim_app = typer.Typer(help="The built-in CloudStack API simulator.", no_args_is_help=True)
+sim_app = typer.Typer(
+    help="The built-in CloudStack API simulator.", no_args_is_help=True, cls=CleanGroup
+)
 app.add_typer(sim_app, name="sim")
 
 TARGET = "Target"
 Configs = Annotated[
     list[Path],
-    typer.Argument(help="YAML files or directories (read recursively)", show_default=False),
+    typer.Argument(
+        metavar="CONFIG...",
+        help="YAML files or directories (read recursively)",
+        show_default=False,
+    ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="show the full traceback of a failure")]
 Sim = Annotated[
@@ -50,7 +60,10 @@ Sim = Annotated[
     typer.Option("--sim", help="use the built-in simulator (in-process)", rich_help_panel=TARGET),
 ]
 SimState = Annotated[
-    Path, typer.Option("--sim-state", help="the simulator's state file", rich_help_panel=TARGET)
+    Path,
+    typer.Option(
+        "--sim-state", metavar="FILE", help="the simulator's state file", rich_help_panel=TARGET
+    ),
 ]
 
 
@@ -66,6 +79,7 @@ SimVersion = Annotated[
     str | None,
     typer.Option(
         "--sim-version",
+        metavar="VERSION",
         help="the CloudStack version the simulator pretends to be (default 4.22.0.0)",
         callback=_check_version,
         rich_help_panel=TARGET,
@@ -75,6 +89,7 @@ Profile = Annotated[
     str | None,
     typer.Option(
         "--profile",
+        metavar="NAME",
         help="a section of cloudstack.ini or a CloudMonkey (~/.cmk/config) profile",
         rich_help_panel=TARGET,
     ),
@@ -90,7 +105,10 @@ def _check_format(fmt: str) -> str:
 
 
 Format = Annotated[
-    str, typer.Option("--format", "-f", help="text, markdown or json", callback=_check_format)
+    str,
+    typer.Option(
+        "--format", "-f", metavar="FORMAT", help="text, markdown or json", callback=_check_format
+    ),
 ]
 
 
@@ -110,6 +128,7 @@ Record = Annotated[
     Path | None,
     typer.Option(
         "--record",
+        metavar="FILE",
         help="write every API exchange to this YAML file (no credentials)",
         rich_help_panel=TARGET,
         callback=_check_record,
@@ -124,7 +143,10 @@ RecordEndpoint = Annotated[
 Replay = Annotated[
     Path | None,
     typer.Option(
-        "--replay", help="answer from a recording instead of a cloud", rich_help_panel=TARGET
+        "--replay",
+        metavar="FILE",
+        help="answer from a recording instead of a cloud",
+        rich_help_panel=TARGET,
     ),
 ]
 DEFAULT_STATE = Path(".cstool/sim.json")
@@ -160,6 +182,66 @@ OtherCloud = Annotated[
     typer.Option(
         "--allow-other-cloud",
         help="run even though the config's `cloud:` (or a saved plan) names another cloud",
+        rich_help_panel=TARGET,
+    ),
+]
+
+
+def _zone_names(incomplete: str) -> list[str]:
+    """Shell completion of --zone: the zones of the configs on the command line so far. Click
+    stops parsing at the value-less --zone, before the configs argument is parsed, so they
+    are taken from the words the shell passes (typer's completion classes read the same
+    variables): those naming a directory or a YAML file."""
+    from cstool.model.zones import config_zones
+
+    line = os.environ.get("_TYPER_COMPLETE_ARGS") or os.environ.get("COMP_WORDS") or ""
+    try:
+        words = shlex.split(line)
+    except ValueError:  # an open quote
+        words = line.split()
+    paths = [Path(w) for w in words if w.endswith((".yaml", ".yml")) or Path(w).is_dir()]
+    try:
+        state = ops.check_config(paths).state if paths else None
+    except Exception:  # a half-typed command line: no suggestions, never a traceback
+        return []
+    return [z for z in config_zones(state) if z.startswith(incomplete)] if state else []
+
+
+Zones = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--zone",
+        metavar="NAME",
+        help="only this zone of the config: its resources and zone settings, not the global "
+        "settings; repeatable",
+        autocompletion=_zone_names,
+    ),
+]
+COLORS = ("auto", "always", "never")
+
+
+def _check_color(value: str) -> str:
+    if value not in COLORS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(COLORS)}")
+    return value
+
+
+Color = Annotated[
+    str,
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        help="auto (on a terminal, unless NO_COLOR is set), always or never",
+        callback=_check_color,
+    ),
+]
+LogApi = Annotated[
+    bool,
+    typer.Option(
+        "--log-api",
+        "-v",
+        help="log every API call on stderr: command, parameters (no secrets), HTTP status, "
+        "time in ms, async job id",
         rich_help_panel=TARGET,
     ),
 ]
@@ -245,6 +327,10 @@ def _api(
         else:
             target = configured_target(opts.profile)
         api = Api(target, job_timeout=job_timeout, deadline=deadline, parallelism=parallelism)
+        if opts.log_api:
+            from cstool.cloud.log import log_calls
+
+            log_calls(api, _err)  # stderr: stdout stays the report (a plan, YAML, JSON)
         if opts.record is not None:
             recording = start_recording(api, opts.record_endpoint)
             note_cloudstack_version(api, recording)
@@ -266,10 +352,23 @@ class TargetOptions:
     record_endpoint: bool = False
     replay: Path | None = None
     sim_version: str | None = None  # None: the simulator's default
+    log_api: bool = False  # -v: a line on stderr per API call (cloud/log.py)
 
 
-def _color() -> bool:
+def _color(when: str = "auto") -> bool:
+    """Whether stdout gets colour: --color always or never says so; auto means a terminal
+    unless NO_COLOR is set to anything but the empty string (https://no-color.org)."""
+    if when == "always":
+        return True
+    if when == "never" or os.environ.get("NO_COLOR"):
+        return False
     return sys.stdout.isatty()
+
+
+def _show(report: str, colored: bool) -> None:
+    """A report on stdout. Coloured, it is written as it is (click strips colour codes
+    when stdout is no terminal, which --color always overrides)."""
+    typer.echo(report, nl=False, color=True if colored else None)
 
 
 @app.callback()
@@ -313,12 +412,37 @@ def plan(
     configs: Configs,
     fmt: Format = "text",
     out: Annotated[
-        Path | None, typer.Option("--out", help="save the plan (JSON) for apply")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="save the plan (JSON) for `apply FILE`"),
     ] = None,
+    zone: Zones = None,
+    color: Color = "auto",
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            metavar="N",
+            min=0,
+            help="-f markdown only: shorten the comment to N characters (0: no limit); "
+            "the picture, the API calls, the field details and the per-zone tables are left "
+            "out in that order, every zone and its counts kept",
+        ),
+    ] = 65_000,
     prune: Annotated[
         bool, typer.Option(help="delete what the cloud has and the config lacks")
     ] = False,
     prune_scope: PruneScope = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="CONFIG|GIT_REF",
+            help="the config before this change (a path, or a git ref such as origin/main: "
+            "the same config paths at that commit); steps are shown as from this change "
+            "or reverting drift",
+            show_default=False,
+        ),
+    ] = None,
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
     sim_version: SimVersion = None,
@@ -328,6 +452,7 @@ def plan(
     replay: Replay = None,
     other_cloud: OtherCloud = False,
     deadline: Deadline = None,
+    log_api: LogApi = False,
     debug: Debug = False,
 ) -> None:
     """Show what apply would change, as the exact API calls in CloudStack's order.
@@ -340,17 +465,31 @@ def plan(
         if out is not None:
             ops.check_output(out, "plan")  # before the cloud is read
         desired = ops.desired_state(configs)
+        check_zones(zone or (), desired.state)  # a usage error, before any read
+        based = ops.base_config(base, configs) if base is not None else None  # before any read
         opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+        opts.log_api = log_api
         with _api(opts, deadline=deadline) as api:
             result, _live = ops.plan(
-                api, desired.state, prune, other_cloud, prune_scope=prune_scope or ()
+                api,
+                desired.state,
+                prune,
+                other_cloud,
+                prune_scope=prune_scope or (),
+                zones=zone or (),
+                base=based,
             )
             cloud = ops.identity_of(api, _live)
-        typer.echo(
-            render_plan(fmt, result, api.target.name, color=_color() and fmt == "text"), nl=False
-        )
+        shown = {
+            "desired": only_zones(desired.state, zone or ()),  # --zone: the picture too
+            "live": only_zones(_live, zone or ()),
+            "max_chars": max_chars,
+        }
+        shown["full_plan"] = str(out) if out is not None else None
+        colored = _color(color) and fmt == "text"
+        _show(render_plan(fmt, result, api.target.name, color=colored, **shown), colored)
         if out is not None:
-            saved = ops.saved_plan(result, desired.state, api.target.name, cloud)
+            saved = ops.saved_plan(result, desired.state, api.target.name, cloud, zone or ())
             ops.write_output(out, json.dumps(saved, indent=1, sort_keys=True) + "\n", "plan")
             _err(f"plan saved to {out} (checksum {saved['checksum']})")
         return ExitCode.OK if result.empty else ExitCode.CHANGES
@@ -362,6 +501,8 @@ def plan(
 def drift(
     configs: Configs,
     fmt: Format = "text",
+    zone: Zones = None,
+    color: Color = "auto",
     sim: Sim = False,
     sim_state: SimState = DEFAULT_STATE,
     sim_version: SimVersion = None,
@@ -370,25 +511,111 @@ def drift(
     record_endpoint: RecordEndpoint = False,
     replay: Replay = None,
     deadline: Deadline = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="also write the report as JSON to FILE (for CI upload)"
+        ),
+    ] = None,
+    log_api: LogApi = False,
+    accept: Annotated[
+        bool,
+        typer.Option(
+            "--accept",
+            help="keep the cloud's values: write them into the YAML files in place (comments, "
+            "order and quoting kept), for all drift or for the RESOURCEs named after the "
+            "config, e.g. `drift configs/lab --accept pod lab1/pod1 lab1/203.0.113.10`",
+        ),
+    ] = False,
     debug: Debug = False,
 ) -> None:
-    """Report what differs between the cloud and the config: changed, missing, unmanaged.
+    """Report what differs between the cloud and the config: changed, deleted or added
+    outside cstool.
 
     Exit 0 in sync, 3 on drift, 1 on error.
+
+    With --accept: 0 when no drift is left, 3 when some that was not accepted is.
     """
     from cstool.render import render_drift
 
+    configs, words = ops.accept_args(configs) if accept else (configs, [])
+
     def action() -> ExitCode:
+        if out is not None:
+            ops.check_output(out, "drift report")  # before the cloud is read
+        started = time.monotonic()
+        if accept and not configs:
+            raise CstoolError(
+                "--accept: no config file or directory among the arguments",
+                hint="give the config first: cstool drift CONFIG --accept [RESOURCE ...]",
+            )
         desired = ops.desired_state(configs)
+        check_zones(zone or (), desired.state)  # a usage error, before any read
         opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+        opts.log_api = log_api
         with _api(opts, deadline=deadline) as api:
-            found = ops.drift(api, desired.state)
-        typer.echo(
-            render_drift(fmt, found, api.target.name, color=_color() and fmt == "text"), nl=False
-        )
+            found = ops.drift(api, desired.state, zone or ())
+            info = _drift_info(api, configs, opts, started, zone or ())
+            found = replace(found, info=info)
+        if accept:
+            return _accept(found, configs, words, list(zone or ()))
+        colored = _color(color) and fmt == "text"
+        _show(render_drift(fmt, found, api.target.name, color=colored), colored)
+        if out is not None:
+            ops.write_output(out, render_drift("json", found, api.target.name), "drift report")
+            _err(f"drift report saved to {out}")
         return ExitCode.OK if found.in_sync else ExitCode.CHANGES
 
     run(action, debug)
+
+
+def _accept(found: Drift, configs: list[Path], words: list[str], zones: list[str]) -> ExitCode:
+    """`drift --accept`: write the accepted drift into the files, say what changed in each."""
+    from cstool.model.accept import write_all
+
+    result, after = ops.accept_drift(found, configs, words, zones)
+    write_all({Path(file): text for file, text in result.texts.items()})
+    for file, lines in result.changes.items():
+        typer.echo(f"{file}:")
+        typer.echo("".join(f"  {line}\n" for line in lines), nl=False)
+    accepted = sum(len(lines) for lines in result.changes.values())
+    left = len(after.changed) + len(after.missing) + len(after.unmanaged)
+    typer.echo(
+        f"Accepted {accepted} change(s) in {len(result.texts)} file(s)"
+        + (f"; {left} drift item(s) not accepted remain." if left else "; no drift is left.")
+    )
+    return ExitCode.CHANGES if left else ExitCode.OK
+
+
+def _drift_info(
+    api: Any, configs: list[Path], opts: TargetOptions, started: float, zones: Sequence[str] = ()
+) -> RunInfo:
+    """The drift report's header: when, how long, which cstool and which CloudStack, and the
+    config, zone and target options the footer's commands repeat."""
+    from datetime import UTC, datetime
+
+    # ManagementServerImpl.listCapabilities puts cloudStackVersion in its answer only while
+    # the setting expose.cloudstack.version.api.list.capabilities is true, and a recording
+    # may not hold the call: the version is then unknown (null), never a failure
+    try:
+        version = api.server_version() or None
+    except CstoolError:
+        version = None
+    args = [arg for name in zones for arg in ("--zone", name)]
+    if opts.sim:
+        args.append("--sim")
+        if opts.sim_state != DEFAULT_STATE:
+            args += ["--sim-state", str(opts.sim_state)]
+    if opts.profile is not None:
+        args += ["--profile", opts.profile]
+    return RunInfo(
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        duration=round(time.monotonic() - started, 3),
+        cstool_version=__version__,
+        cloudstack_version=version,
+        configs=tuple(str(c) for c in configs),
+        args=tuple(args),
+    )
 
 
 @app.command()
@@ -396,16 +623,21 @@ def apply(
     configs: Annotated[
         list[Path],
         typer.Argument(
+            metavar="CONFIG...|PLAN.json",
             help="YAML files or directories, or one PLAN.json saved by `plan --out`",
             show_default=False,
         ),
     ],
+    zone: Zones = None,
+    color: Color = "auto",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
     prune: Annotated[bool, typer.Option(help="also delete what the config lacks")] = False,
     prune_scope: PruneScope = None,
     allow_delete: Annotated[bool, typer.Option(help="allow deletes and replaces")] = False,
     force: Annotated[bool, typer.Option(help="allow a plan above the safety threshold")] = False,
-    parallelism: Annotated[int, typer.Option(min=1, max=64, help="steps run at once")] = 4,
+    parallelism: Annotated[
+        int, typer.Option(metavar="N", min=1, max=64, help="steps run at once")
+    ] = 4,
     job_timeout: Annotated[
         float,
         typer.Option(
@@ -421,14 +653,20 @@ def apply(
     replay: Replay = None,
     fault: Annotated[
         list[str] | None,
-        typer.Option(help="with --sim: inject a fault, e.g. createPod#1:error=431", hidden=True),
+        typer.Option(
+            metavar="CMD[#N]:KIND[=V]",
+            help="with --sim: inject a fault, e.g. createPod#1:error=431",
+            hidden=True,
+        ),
     ] = None,
     other_cloud: OtherCloud = False,
     deadline: Deadline = None,
+    log_api: LogApi = False,
     debug: Debug = False,
 ) -> None:
     """Carry out the plan: confirm, then run it in dependency order. Exit 0 done, 1 error."""
     opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+    opts.log_api = log_api
 
     def action() -> ExitCode:
         with _api(opts, job_timeout, fault, deadline, parallelism) as api:
@@ -442,6 +680,8 @@ def apply(
                 parallelism,
                 other_cloud,
                 prune_scope or [],
+                zone or [],
+                color,
             )
 
     run(action, debug)
@@ -457,8 +697,11 @@ def _apply(
     parallelism: int,
     other_cloud: bool = False,
     prune_scope: list[str] | None = None,
+    zones: list[str] | None = None,
+    color: str = "auto",
 ) -> ExitCode:
-    """plan, show, check, confirm, execute, report."""
+    """plan, show, check, confirm, execute, report. A saved plan applies the zones it was
+    made for (`plan --zone`); --zone with it must name the same ones."""
     from cstool.errors import ApplyFailed, UnsafePlan
     from cstool.model.plan import check_safety
     from cstool.render import render_plan
@@ -466,16 +709,20 @@ def _apply(
     if ops.is_saved_plan(configs):
         saved, desired = ops.load_saved_plan(configs[0])
         scope = saved.get("prune_scope") or ()
+        zones = saved_zones(saved, zones or ())
         result, live = ops.plan(
-            api, desired, bool(saved.get("prune")), other_cloud, prune_scope=scope
+            api, desired, bool(saved.get("prune")), other_cloud, prune_scope=scope, zones=zones
         )
         cloud = ops.identity_of(api, live)
         ops.check_saved(saved, result, cloud, api.target.name, other_cloud)
         _err(f"saved plan {configs[0]} still matches the cloud (checksum {saved['checksum']})")
     else:
         desired = ops.desired_state(configs).state
-        result, live = ops.plan(api, desired, prune, other_cloud, prune_scope=prune_scope or ())
-    typer.echo(render_plan("text", result, api.target.name, color=_color()), nl=False)
+        check_zones(zones or (), desired)
+        result, live = ops.plan(
+            api, desired, prune, other_cloud, prune_scope=prune_scope or (), zones=zones or ()
+        )
+    _show(render_plan("text", result, api.target.name, color=_color(color)), _color(color))
     if result.empty:
         return ExitCode.OK
     check_safety(result, allow_delete or result.prune, force)
@@ -496,8 +743,9 @@ def _apply(
     waiting = lambda: len(api.jobs_waiting)  # noqa: E731
     with ops.cloud_lock(api) as lock:  # two operators never apply to one cloud at once
         scope = saved.get("prune_scope") or () if ops.is_saved_plan(configs) else prune_scope
-        result, live = ops.recheck(api, result, desired, scope or ())
-        with Progress(len(result.steps), sys.stdout.isatty(), waiting) as progress:
+        result, live = ops.recheck(api, result, desired, scope or (), zones or ())
+        terminal = sys.stdout.isatty()
+        with Progress(len(result.steps), terminal, waiting, _color(color)) as progress:
             outcome = ops.apply(api, result, live, parallelism, progress.event, lock, _restoring)
     for line in progress.summary(outcome):
         typer.echo(line)
@@ -599,14 +847,16 @@ def _failed(result: StepResult) -> str:
 class Progress:
     """Steps done/total and what is running, on a terminal; a line per finished step if not."""
 
-    def __init__(self, total: int, terminal: bool, waiting: Callable[[], int]) -> None:
+    def __init__(
+        self, total: int, terminal: bool, waiting: Callable[[], int], color: bool = True
+    ) -> None:
         self.total = total
         self.waiting = waiting  # how many async jobs are pending
         self.done = 0
         self.running: dict[int, str] = {}
         self.lock = threading.Lock()
         self.terminal = terminal
-        self.console = Console(highlight=False)
+        self.console = Console(highlight=False, no_color=not color)  # --color, NO_COLOR
         self.bar: RichProgress | None = None
         self.task: Any = None
 
@@ -677,29 +927,36 @@ class Progress:
 
 @sim_app.command("serve")
 def sim_serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="port to listen on")] = 8080,
     state: Annotated[
-        Path, typer.Option(help="state file (shared with --sim-state)")
+        Path, typer.Option(metavar="FILE", help="state file (shared with --sim-state)")
     ] = DEFAULT_STATE,
     api_key: Annotated[
-        str | None, typer.Option(help="API key clients sign with (random if unset)")
+        str | None,
+        typer.Option(metavar="KEY", help="API key clients sign with (random if unset)"),
     ] = None,
-    secret_key: Annotated[str | None, typer.Option(help="secret key (random if unset)")] = None,
+    secret_key: Annotated[
+        str | None, typer.Option(metavar="SECRET", help="secret key (random if unset)")
+    ] = None,
     fault: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="CMD[#N]:KIND[=V]",
             help="inject a fault: COMMAND or COMMAND#N (its Nth call), then :latency=S, "
-            ":error=CODE, :job, :drop or :lose; repeatable"
+            ":error=CODE, :job, :drop or :lose; repeatable",
         ),
     ] = None,
     job_polls: Annotated[
-        int, typer.Option(min=0, help="times queryAsyncJobResult says 'pending'")
+        int, typer.Option(metavar="N", min=0, help="times queryAsyncJobResult says 'pending'")
     ] = 1,
     cloudstack_version: Annotated[
         str,
         typer.Option(
             "--cloudstack-version",
+            metavar="VERSION",
             help="the version to pretend to be: listCapabilities reports it, newer commands "
             "are unknown (401) and newer parameters ignored",
             callback=_check_version,
@@ -753,7 +1010,12 @@ def sim_serve(
 @app.command()
 def export(
     zone: Annotated[
-        list[str] | None, typer.Option("--zone", help="only this zone (repeatable)")
+        list[str] | None,
+        typer.Option("--zone", metavar="NAME", help="only this zone (repeatable)"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="write the YAML to FILE, not stdout"),
     ] = None,
     split: Annotated[
         Path | None, typer.Option("--split", help="write one file per zone into DIR", metavar="DIR")
@@ -766,17 +1028,29 @@ def export(
     record_endpoint: RecordEndpoint = False,
     replay: Replay = None,
     deadline: Deadline = None,
+    log_api: LogApi = False,
     debug: Debug = False,
 ) -> None:
-    """Write the live cloud as config YAML (stdout, or --split DIR); its plan is empty."""
+    """Write the live cloud as config YAML (stdout, -o FILE, or --split DIR); its plan is
+    empty."""
     from cstool import __version__
     from cstool.model.export import dump
 
+    if out is not None and split is not None:
+        raise typer.BadParameter("give -o FILE or --split DIR, not both", param_hint="'-o'")
+
     def action() -> ExitCode:
+        if out is not None:
+            ops.check_output(out, "export")  # a missing directory: said before the cloud is read
         opts = TargetOptions(sim, sim_state, profile, record, record_endpoint, replay, sim_version)
+        opts.log_api = log_api
         with _api(opts, deadline=deadline) as api:
             config = ops.export(api, zone or [])
             header = f"Exported from {api.target.name} by cstool {__version__}."
+        if out is not None:
+            ops.write_output(out, dump(config, header), "export")
+            _err(f"wrote {out}")
+            return ExitCode.OK
         if split is None:
             typer.echo(dump(config, header), nl=False)
             return ExitCode.OK
@@ -789,8 +1063,12 @@ def export(
 
 @app.command("import-marvin")
 def import_marvin(
-    cfg: Annotated[Path, typer.Argument(help="a Marvin deployDataCenter config (.cfg)")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the YAML here")] = None,
+    cfg: Annotated[
+        Path, typer.Argument(metavar="FILE.cfg", help="a Marvin deployDataCenter config")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="FILE", help="write the YAML here")
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Convert a Marvin zone config into cstool YAML, then validate it.
@@ -836,6 +1114,7 @@ def graph(
     record_endpoint: RecordEndpoint = False,
     replay: Replay = None,
     deadline: Deadline = None,
+    log_api: LogApi = False,
     debug: Debug = False,
 ) -> None:
     """Draw each zone: physical networks, traffic labels, providers, public ranges, pods.
@@ -852,7 +1131,7 @@ def graph(
         state = ops.desired_state(configs).state
         if live:
             opts = TargetOptions(
-                sim, sim_state, profile, record, record_endpoint, replay, sim_version
+                sim, sim_state, profile, record, record_endpoint, replay, sim_version, log_api
             )
             with _api(opts, deadline=deadline) as api:
                 state = drawing.zones_only(ops.read_for(api, state), state)

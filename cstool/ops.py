@@ -20,12 +20,14 @@ from cstool.cloud.lock import SETTLE, CloudLock
 from cstool.cloud.reader import read_live
 from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
+from cstool.model import accept, intent
 from cstool.model.diff import ABSENT, Action, diff, is_absent, present
 from cstool.model.kinds import KINDS
-from cstool.model.loader import config_files, load
+from cstool.model.loader import config_files, load, load_texts, read_config
 from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import IgnoreRule, Key, Resource, State
 from cstool.model.validate import validate
+from cstool.model.zones import only_zones
 from cstool.render.rows import Drift
 
 
@@ -84,16 +86,79 @@ def plan(
     prune: bool = False,
     other_cloud: bool = False,
     prune_scope: Sequence[str] = (),
+    zones: Sequence[str] = (),
+    base: Base | None = None,
 ) -> tuple[Plan, State]:
     """The plan against the live cloud. Refused when the config names another cloud (unless
-    other_cloud) and when live objects share an identity, unless prune removes the extras."""
-    live = read_for(api, desired)
+    other_cloud) and when live objects share an identity, unless prune removes the extras.
+    `zones` (--zone) limits the plan to those zones (model/zones.py); the whole live state
+    is returned all the same (the cloud's identity and the ids the applier resolves).
+    With `base` (--base), each step is marked from this change or reverting drift
+    (model/intent.py), from the same read of the cloud."""
+    desired = only_zones(desired, zones)
+    live = read_for(api, desired if base is None else _both(desired, base.state))
     identity.check(desired.cloud, identity_of(api, live), api.target.name, other_cloud)
-    scope = scope_paths(prune_scope, live)
-    kept = {k: ids for k, ids in live.duplicates.items() if not _pruned(k, prune, scope)}
+    seen = only_zones(live, zones)
+    scope = scope_paths(prune_scope, seen)
+    kept = {k: ids for k, ids in seen.duplicates.items() if not _pruned(k, prune, scope)}
     if kept:
         raise Duplicates(kept)
-    return make_plan(desired, live, prune or bool(scope), scope), live
+    made = make_plan(desired, seen, prune or bool(scope), scope)
+    if base is not None:
+        before = only_zones(base.state, zones)
+        planned = make_plan(before, seen, prune or bool(scope), scope)
+        made = intent.mark(made, planned, before, desired, base.name)
+    return made, live
+
+
+@dataclass(frozen=True)
+class Base:
+    """The config before the change (`plan --base`) and what it was read from."""
+
+    state: State
+    name: str
+
+
+class BaseInvalid(ConfigInvalid):
+    """The base config has errors: its steps cannot be told from the change's."""
+
+    hint = "fix the base, or plan without --base"
+
+    def __init__(self, problems: Sequence[Problem], name: str) -> None:
+        super().__init__(problems)
+        errors = sum(1 for p in self.problems if not p.warning)
+        CstoolError.__init__(self, f"{errors} problem(s) in the base configuration ({name})")
+
+
+def base_config(base: str, configs: Sequence[Path]) -> Base:
+    """The config before the change: `base` is a config path (file or directory), else a
+    git ref at which the same config paths are read (gitref.py). A path that exists wins
+    over a ref of the same name."""
+    if Path(base).exists():
+        checked = check_config([base])
+        if checked.errors:
+            raise BaseInvalid(checked.errors, base)
+        return Base(checked.state, base)
+    from cstool import gitref
+
+    with gitref.checkout(base, configs) as found:
+        checked = check_config(found.paths)
+        if checked.errors:
+            raise BaseInvalid([_renamed(p, found.rename) for p in checked.errors], base)
+        return Base(checked.state, base)
+
+
+def _renamed(problem: Problem, rename: Callable[[str], str]) -> Problem:
+    """A base problem citing `REF:path` instead of the temporary directory it was read in."""
+    origin = problem.origin
+    if origin is not None:
+        origin = Origin(rename(origin.file), origin.line, origin.column)
+    return replace(problem, origin=origin, message=rename(problem.message))
+
+
+def _both(desired: State, base: State) -> State:
+    """The resources of both configs: what the read covers (managed zone settings)."""
+    return State({**base, **desired})
 
 
 def scope_paths(scope: Sequence[str], live: State) -> tuple[tuple[str, ...], ...]:
@@ -161,12 +226,16 @@ def cloud_lock(api: Api) -> Iterator[CloudLock | None]:
 
 
 def recheck(
-    api: Api, planned: Plan, desired: State, prune_scope: Sequence[str] = ()
+    api: Api,
+    planned: Plan,
+    desired: State,
+    prune_scope: Sequence[str] = (),
+    zones: Sequence[str] = (),
 ) -> tuple[Plan, State]:
     """Plan again once the lock is held: another apply may have run between the plan that
     was confirmed and the lock (it would be carried out twice: duplicates). The plan must
     be the same, else nothing is applied."""
-    fresh, live = plan(api, desired, planned.prune, True, prune_scope)
+    fresh, live = plan(api, desired, planned.prune, True, prune_scope, zones)
     before, now = planned.to_dict()["checksum"], fresh.to_dict()["checksum"]
     if before != now:
         raise StalePlan(
@@ -177,8 +246,15 @@ def recheck(
     return fresh, live
 
 
-def drift(api: Api, desired: State) -> Drift:
-    live = read_for(api, desired)
+def drift(api: Api, desired: State, zones: Sequence[str] = ()) -> Drift:
+    """The drift of the config's zones (or of those named: --zone, model/zones.py)."""
+    desired = only_zones(desired, zones)
+    live = only_zones(read_for(api, desired), zones)
+    return drift_of(desired, live)
+
+
+def drift_of(desired: State, live: State) -> Drift:
+    """The drift between a config and a cloud already read."""
     found = diff(desired, live)
     # deletes are only ever the children a replace takes with it: part of that change
     changed = tuple(c for c in found.changes if c.action in (Action.UPDATE, Action.REPLACE))
@@ -191,7 +267,56 @@ def drift(api: Api, desired: State) -> Drift:
     missing = tuple(
         c.desired for c in found.changes if c.action is Action.CREATE and c.desired is not None
     )
-    return Drift(changed, missing, found.unmanaged)
+    return Drift(
+        changed, missing, found.unmanaged, desired=desired, live=live, ignored=found.ignored
+    )
+
+
+def accept_args(args: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """`drift CONFIG… --accept [RESOURCE…]`: the config paths come first (the leading
+    arguments that exist), the resources after them (model/accept.py reads them)."""
+    paths: list[Path] = []
+    for i, arg in enumerate(args):
+        if str(arg) in KINDS or not arg.exists():
+            return paths, [str(a) for a in args[i:]]
+        paths.append(arg)
+    return paths, []
+
+
+def accept_drift(
+    found: Drift, paths: Sequence[Path], words: Sequence[str], zones: Sequence[str] = ()
+) -> tuple[accept.Accepted, Drift]:
+    """The config files with the chosen drift accepted (model/accept.py), and the drift
+    left after it. Checked before anything is written: the edited config must be valid and
+    in sync for what was accepted. Writes nothing (accept.write_all does)."""
+    assert found.desired is not None and found.live is not None
+    chosen = accept.select(
+        accept.items(found.changed, found.missing, found.unmanaged),
+        accept.parse_selectors(words),
+    )
+    texts: dict[str, str] = {}
+    for file in config_files(paths)[0]:
+        text, problem = read_config(file)
+        if text is None:
+            raise CstoolError(str(problem))
+        texts[str(file)] = text
+    result = accept.accept(chosen, texts, found.desired, found.live)
+    state, problems = load_texts({**texts, **result.texts})
+    errors = [p for p in [*problems, *validate(present(state))] if not p.warning]
+    if errors:
+        raise accept.AcceptError(
+            "nothing was written: the edited config would not be valid:\n"
+            + "\n".join(f"  {p}" for p in errors)
+        )
+    after = drift_of(only_zones(state, zones), found.live)
+    left = {c.key for c in after.changed} | {r.key for r in (*after.missing, *after.unmanaged)}
+    still = [i for i in chosen if i.key in left]
+    if still:  # a bug: the edits do not say what the cloud has
+        raise accept.AcceptError(
+            "nothing was written: the edited config would still drift on "
+            + ", ".join(str(i) for i in still)
+        )
+    return result, after
 
 
 def apply(
@@ -319,13 +444,21 @@ class PlanTampered(CstoolError):
 
 
 def saved_plan(
-    plan_: Plan, desired: State, target: str, cloud: identity.Identity | None = None
+    plan_: Plan,
+    desired: State,
+    target: str,
+    cloud: identity.Identity | None = None,
+    zones: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The plan as saved by `plan --out`: the plan, its checksum, the desired state, the
     target and the identity of the cloud it was made for, sealed by a checksum of all that
-    (so an edited file is told apart from a changed cloud)."""
+    (so an edited file is told apart from a changed cloud). A plan limited by --zone keeps
+    the zones (`zones`, read back by `apply PLAN.json`) and only their part of the config."""
     body = plan_.to_dict()
     body["target"] = target
+    if zones:
+        body["zones"] = sorted(set(zones))
+        desired = only_zones(desired, zones)
     body["cloud"] = cloud.to_dict() if cloud is not None else None
     body["desired"] = [
         {
@@ -337,6 +470,8 @@ def saved_plan(
         }
         for r in desired.values()
     ]
+    if desired.ignore:  # re-planned by `apply PLAN.json`: the same objects stay ignored
+        body["ignore"] = [rule.to_dict() for rule in desired.ignore]
     body[SEAL] = seal(body)
     return body
 
@@ -389,6 +524,10 @@ def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
         origin = _origin(item.get("origin"))
         extra = {ABSENT: True} if item.get(ABSENT) else {}
         state.add(Resource(key, values, origin, extra=extra, order=item.get("order", 0)))
+    state.ignore = tuple(
+        IgnoreRule(r["kind"], tuple(r["path"].split("/")), r.get("reason"))
+        for r in data.get("ignore", ())
+    )
     return data, state
 
 

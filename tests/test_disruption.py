@@ -61,7 +61,7 @@ def test_a_zone_disabled_for_a_physical_network_is_marked_in_every_format() -> N
     assert "zone z1 disabled for 5 of 5 steps (steps 1-5)" in text
     md = render_plan("markdown", plan, "t")
     caution = md.index("> [!CAUTION]")
-    assert caution < md.index("<details>") and caution < md.index("| kind |")
+    assert caution < md.index("<details>") and caution < md.index("| zone |")
     assert "> - zone z1 disabled for 5 of 5 steps (steps 1-5)" in md
     body = json.loads(render_plan("json", plan, "t"))
     assert body["disruptions"] == [

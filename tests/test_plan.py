@@ -200,7 +200,7 @@ def test_plan_and_drift_exit_codes_and_formats(tmp_path: Path) -> None:
     lab, state = str(EXAMPLES[0].parent / "lab"), str(tmp_path / "s.json")
     target = ["--sim", "--sim-state", state]
     md = runner.invoke(app, ["plan", lab, *target, "-f", "markdown"])
-    assert md.exit_code == 3 and "| kind | create |" in md.output
+    assert md.exit_code == 3 and "| zone | create |" in md.output
     assert runner.invoke(app, ["drift", lab, *target]).exit_code == 3
     assert runner.invoke(app, ["apply", lab, *target, "--yes"]).exit_code == 0
     assert runner.invoke(app, ["plan", lab, *target]).exit_code == 0

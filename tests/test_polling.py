@@ -173,3 +173,42 @@ def test_a_job_time_for_every_command_is_not_renewed_by_the_polls(tmp_path: Path
     started = time.monotonic()
     api.call("createPhysicalNetwork", zoneid=zone["id"], name="pn")
     assert 0.3 <= time.monotonic() - started < 0.7
+
+
+def test_the_first_wait_follows_how_soon_a_commands_jobs_end() -> None:
+    learnt = waits.FirstPolls(0.1)
+    assert learnt.first("createPod") == 0.1
+    for _ in range(10):  # done at every first poll: halved down to the floor
+        learnt.learn("createPod", learnt.first("createPod"), done=True)
+    assert learnt.first("createPod") == waits.POLL_MIN
+    assert learnt.first("createVlanIpRange") == 0.1  # per command
+    learnt.learn("createPod", waits.POLL_MIN, done=False)  # pending: doubled back ...
+    assert learnt.first("createPod") == 2 * waits.POLL_MIN
+    for _ in range(10):
+        learnt.learn("createPod", learnt.first("createPod"), done=False)
+    assert learnt.first("createPod") == 0.1  # ... never beyond the target's first wait
+
+
+def test_jobs_that_end_at_once_are_polled_sooner_and_sooner(tmp_path: Path) -> None:
+    api, sent = _api(tmp_path, poll_interval=0.1)
+    zone = api.call("createZone", **ZONE)["zone"]
+    firsts = []
+    for i in range(6):
+        started = time.monotonic()
+        api.call("createPhysicalNetwork", zoneid=zone["id"], name=f"pn{i}")
+        polled = [t for t, c in sent if c == "queryAsyncJobResult" and t > started]
+        firsts.append(polled[0] - started)
+    assert firsts[0] >= 0.1 * (1 - waits.JITTER)
+    assert firsts[-1] < 0.02 and api.polls == 6  # one poll per job, each sooner
+
+
+def test_a_slow_job_after_fast_ones_is_still_waited_for(tmp_path: Path) -> None:
+    api, sent = _api(tmp_path, "createPhysicalNetwork#5:job-time=0.3", poll_interval=0.1)
+    zone = api.call("createZone", **ZONE)["zone"]
+    for i in range(4):
+        api.call("createPhysicalNetwork", zoneid=zone["id"], name=f"fast{i}")
+    assert api.polls == 4
+    started = time.monotonic()
+    assert api.call("createPhysicalNetwork", zoneid=zone["id"], name="pn")["physicalnetwork"]
+    # first polled after ~12 ms (learnt), pending, then backed off from there: a few polls
+    assert 0.3 <= time.monotonic() - started < 0.6 and 4 + 3 <= api.polls <= 4 + 7

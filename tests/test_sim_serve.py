@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -360,3 +361,45 @@ def test_a_state_that_cannot_be_written_is_an_error_naming_the_file(
     assert store.save_error is not None and store.dirty  # kept for the next try
     with pytest.raises(StateUnsaved, match=f"{tmp_path / 'sim.json'}: cannot save"):
         store.close()
+
+
+def _raw(server_port: int, request: bytes) -> bytes:
+    """Send raw bytes, read until the server closes or 2 s pass."""
+    with socket.create_connection(("127.0.0.1", server_port), timeout=2) as sock:
+        sock.sendall(request)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except TimeoutError:
+            pass
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200"),
+        (b"GET %s HTTP/1.0\r\nHost: x\r\n\r\n", b"200"),  # 1.0 closes after the answer
+        (b"GET %s HTTP/1.1\r\nHost : x\r\n\r\n", b"400"),  # space before the colon
+        (b"GET %s HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", b"400"),  # obsolete folding
+        (b"GET %s HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", b"431"),
+        (b"GET %s HTTP/1.1\r\nX-A: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+        (b"GET %s HTTP/2.0\r\n\r\n", b"505"),  # the standard library's own checks
+        (b"BREW %s\r\n\r\n", b"400"),
+    ],
+)
+def test_request_heads_are_read_as_the_standard_library_would(
+    request_bytes: bytes, status: bytes
+) -> None:
+    sim = Simulator(keys={KEY: SECRET})
+    server = make_server(sim, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        query = _signed_query("listZones").encode()
+        answer = _raw(server.server_address[1], request_bytes.replace(b"%s", query, 1))
+        head = answer.split(b"\r\n", 1)[0]  # a refused version gets only the error page
+        assert head.split(b" ")[1:2] == [status] or b"Error code: " + status in answer, head
+    finally:
+        server.shutdown()
+        server.server_close()

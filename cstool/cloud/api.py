@@ -32,6 +32,7 @@ from cstool.cloud.targets import (
 from cstool.cloud.waits import (
     POLL_FIRST,
     DeadlineExceeded,
+    FirstPolls,
     Interrupted,
     JobStillRunning,
     Waits,
@@ -91,6 +92,7 @@ class Api:
         self.waits = Waits(float(call_timeout or target.timeout), deadline)
         self.polls = 0  # queryAsyncJobResult requests sent (not counted in `calls`)
         self._poll_slots = threading.BoundedSemaphore(max(1, parallelism))
+        self._first_polls = FirstPolls(min(POLL_FIRST, target.poll_interval))
         self.calls: Counter[str] = Counter()
         self.jobs_waiting: set[str] = set()  # async jobs polled and still pending
         self.page_size: int | None = None  # set when the server refused cs's page size
@@ -207,10 +209,12 @@ class Api:
         poll_delays), within the job timeout; no more than `parallelism` polls at once.
         Replaces cs's fixed-interval loop (CloudStack._jobresult) so that Ctrl-C and the
         run's deadline stop the wait at once. The target's poll_interval, when below
-        POLL_FIRST, is the first wait (0: the simulator and replays answer by count)."""
+        POLL_FIRST, is the first wait (0: the simulator and replays answer by count); the
+        first wait then follows how soon this command's earlier jobs ended (FirstPolls)."""
         started = time.monotonic()
+        first = self._first_polls.first(command) if self.target.poll_interval > 0 else 0.0
         try:
-            for delay in poll_delays(min(POLL_FIRST, self.target.poll_interval)):
+            for n, delay in enumerate(poll_delays(first)):
                 left = self.job_timeout - (time.monotonic() - started)
                 if left <= 0:
                     break
@@ -219,7 +223,10 @@ class Api:
                     with self._lock:
                         self.polls += 1
                     job = self._send(self._reader, "queryAsyncJobResult", jobid=jobid)
-                if job.get("jobstatus") != 0:  # AsyncJobResult: 0 pending, 1 done, 2 failed
+                done = job.get("jobstatus") != 0  # AsyncJobResult: 0 pending, 1 done, 2 failed
+                if n == 0 and first > 0:
+                    self._first_polls.learn(command, first, done)
+                if done:
                     return _job_outcome(command, jobid, job)
         except Interrupted:
             raise JobStillRunning(command, jobid, "interrupted") from None

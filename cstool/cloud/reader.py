@@ -9,7 +9,7 @@ once, by the same field parsers the loader uses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from cstool.cloud.api import Api
@@ -18,7 +18,8 @@ from cstool.model.kinds import KINDS, Kind
 from cstool.model.resources import Key, Resource, State
 
 Call = tuple[str, tuple[tuple[str, Any], ...]]
-WORKERS = 8
+WORKERS = 16  # list calls in flight at once: a plan's reads take about ceil(calls / WORKERS)
+# round trips, and CloudStack's API servlet serves concurrent reads
 
 
 def _call_of(kind: Kind, parent_id: str | None = None) -> Call:
@@ -30,21 +31,45 @@ def _call_of(kind: Kind, parent_id: str | None = None) -> Call:
 
 def read_live(api: Api, zone_settings: Iterable[str] | None = None) -> State:
     """Read the whole cloud. zone_settings: the zones whose on-demand kinds (scoped settings)
-    to read; None reads them for every zone."""
+    to read; None reads them for every zone.
+
+    Every list call goes out at once (at most WORKERS in flight), and the calls made once per
+    parent (listTrafficTypes per physical network) go out as soon as their parents are known,
+    not after every other list has answered. Resources are added in the kinds table's order
+    whatever order the answers come in, so the State is the same from run to run."""
     global_kinds = [k for k in KINDS.values() if not k.read.per_parent]
     calls = sorted({_call_of(k) for k in global_kinds if k.read.explode is None})
     state: State = State()
     ids: dict[tuple[str, str], Key] = {}
+    jobs: list[tuple[str, Call, str | None]] = []
+    later: list[Future[list[dict[str, Any]]]] = []
     with ThreadPoolExecutor(WORKERS) as pool:
-        lists = pool.map(lambda c: api.list(c[0], **dict(c[1])), calls)
-        answers = dict(zip(calls, lists, strict=True))
-        for kind in global_kinds:
-            _add_kind(kind, _items(kind, answers), state, ids)
-        jobs = _per_parent_calls(state, zone_settings)  # needs the parents' ids from above
-        per_parent = list(pool.map(lambda j: api.list(j[1][0], **dict(j[1][1])), jobs))
-    for (kind_name, _call, parent_uuid), items in zip(jobs, per_parent, strict=True):
+        pending = {pool.submit(api.list, c[0], **dict(c[1])): c for c in calls}
+        answers: dict[Call, list[dict[str, Any]]] = {}
+        built = 0  # global kinds added so far, in table order
+        while built < len(global_kinds):
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                answers[pending.pop(future)] = future.result()
+            while built < len(global_kinds) and _answered(global_kinds[built], answers):
+                kind = global_kinds[built]
+                _add_kind(kind, _items(kind, answers), state, ids)
+                built += 1
+                for job in _per_parent_calls(kind, state, zone_settings):
+                    jobs.append(job)
+                    later.append(pool.submit(api.list, job[1][0], **dict(job[1][1])))
+        per_parent = [f.result() for f in later]
+    rank = {name: n for n, name in enumerate(KINDS)}  # added in the table's order, as ever
+    answered = sorted(zip(jobs, per_parent, strict=True), key=lambda j: rank[j[0][0]])
+    for (kind_name, _call, parent_uuid), items in answered:
         _add_kind(KINDS[kind_name], [dict(i, _parent=parent_uuid) for i in items], state, ids)
     return state
+
+
+def _answered(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> bool:
+    """Whether the list call a kind is built from has answered."""
+    source = KINDS[kind.parent or ""] if kind.read.explode is not None else kind
+    return _call_of(source) in answers
 
 
 def _items(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -55,18 +80,18 @@ def _items(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> list[dic
 
 
 def _per_parent_calls(
-    state: State, zones: Iterable[str] | None
+    parent: Kind, state: State, zones: Iterable[str] | None
 ) -> list[tuple[str, Call, str | None]]:
-    """(kind, call, parent uuid) for kinds listed once per parent."""
+    """(kind, call, parent uuid) for the kinds listed once per resource of `parent`."""
     wanted = None if zones is None else set(zones)
     out = []
     for kind in KINDS.values():
-        if not kind.read.per_parent:
+        if not kind.read.per_parent or kind.parent != parent.name:
             continue
-        for parent in state.of_kind(kind.parent or ""):
-            if kind.read.on_demand and wanted is not None and parent.key.path[0] not in wanted:
+        for each in state.of_kind(parent.name):
+            if kind.read.on_demand and wanted is not None and each.key.path[0] not in wanted:
                 continue
-            out.append((kind.name, _call_of(kind, parent.uuid), parent.uuid))
+            out.append((kind.name, _call_of(kind, each.uuid), each.uuid))
     return out
 
 

@@ -222,13 +222,18 @@ def _target(conf: _Conf) -> Target:
     )
 
 
+CONNECTIONS = 64
+
+
 class _TLS(HTTPAdapter):
     """Sends with the target's own TLS settings: `verify` (False, True or a CA bundle path)
     and the client certificate. The cs client passes verify=True when told False
     (CloudStack.__init__) and never a certificate unless given one, so the adapter decides."""
 
     def __init__(self, verify: bool | str, cert: str | tuple[str, str] | None) -> None:
-        super().__init__()
+        # one kept-alive connection per thread that may send at once (the reader's workers,
+        # --parallelism up to 64): beyond the pool, urllib3 would open and drop connections
+        super().__init__(pool_maxsize=CONNECTIONS)
         self.verify, self.cert = verify, cert
         if verify is False:  # said once in the Target line, not once per request
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")

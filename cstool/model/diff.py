@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cstool.model.kinds import KINDS, Field
+from cstool.model.ignore import split as split_ignored
+from cstool.model.kinds import KINDS, Field, Kind
 from cstool.model.resources import Key, Resource, State
 
 
@@ -29,6 +30,9 @@ class Change:
     desired: Resource | None
     live: Resource | None
     fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)  # name: (old, new)
+    # a replace: the fields that force it, and why, for a reviewer ("vlan forces a new range")
+    forced_by: tuple[str, ...] = ()
+    reason: str = ""
 
     @property
     def destructive(self) -> bool:
@@ -40,6 +44,7 @@ class Diff:
     changes: tuple[Change, ...]
     unmanaged: tuple[Resource, ...]  # live, not in the config (deleted only with prune)
     managed: int  # live objects the config covers (the base of the safety threshold)
+    ignored: tuple[Resource, ...] = ()  # unmanaged, but named by `ignore:`: never pruned
 
 
 def is_empty(value: Any) -> bool:
@@ -72,12 +77,26 @@ def change_for(want: Resource, have: Resource, live: State | None = None) -> Cha
     if not changed:
         return None
     fields = kind.field_map
-    replace = (
-        kind.update is None
-        or any(fields[n].forces_replace(old, new) for n, (old, new) in changed.items())
-        or bool(kind.replace_when and kind.replace_when(want, have, live or State()))
-    )
-    return Change(Action.REPLACE if replace else Action.UPDATE, want.key, want, have, changed)
+    forcing = tuple(n for n, (old, new) in changed.items() if fields[n].forces_replace(old, new))
+    when = kind.replace_when(want, have, live or State()) if kind.replace_when else ""
+    if not (kind.update is None or forcing or when):
+        return Change(Action.UPDATE, want.key, want, have, changed)
+    forced_by = forcing or tuple(changed)
+    reason = _reason(kind, forced_by, when if not forcing else "")
+    return Change(Action.REPLACE, want.key, want, have, changed, forced_by, reason)
+
+
+def _reason(kind: Kind, forced_by: tuple[str, ...], when: str) -> str:
+    """Why a change is a replace, in a reviewer's words: the fields the API cannot change in
+    place ("vlan forces a new range"), a kind with no update call, or what the kind's
+    replace_when found."""
+    names = " and ".join(forced_by)
+    noun = "range" if kind.address_range else kind.name.replace("_", " ")
+    if kind.update is None:
+        return f"{names}: a {noun} has no update call, so it is created again"
+    if when:
+        return f"{names}: {when}"
+    return f"{names} {'forces' if len(forced_by) == 1 else 'force'} a new {noun}"
 
 
 def is_auto(res: Resource, live: State) -> bool:
@@ -99,13 +118,14 @@ def present(state: State) -> State:
     if not any(is_absent(r) for r in state.values()):
         return state
     out = State({k: r for k, r in state.items() if not is_absent(r)})
-    out.cloud, out.duplicates = state.cloud, state.duplicates
+    out.cloud, out.duplicates, out.ignore = state.cloud, state.duplicates, state.ignore
     return out
 
 
 def diff(desired: State, live: State) -> Diff:
     """Creates, updates and replaces for the config, deletes for its `absent: true` entries;
-    unmanaged for the rest of the cloud."""
+    unmanaged for the rest of the cloud, but what the config's `ignore:` rules name, which is
+    ignored (and not in the base of the safety threshold: it is never deleted)."""
     wanted = present(desired)
     changes: list[Change] = []
     for key, want in wanted.items():
@@ -117,14 +137,13 @@ def diff(desired: State, live: State) -> Diff:
     changes = _cascade(changes, wanted, live)
     deletes = _displaced(wanted, live) + _absent(desired, wanted, live)
     deleted = {c.key for c in deletes}
-    unmanaged = tuple(
-        r for k, r in live.items() if k not in wanted and k not in deleted and not is_auto(r, live)
-    )
+    outside = [r for k, r in live.items() if k not in wanted and k not in deleted]
+    unmanaged, ignored = split_ignored((r for r in outside if not is_auto(r, live)), desired.ignore)
     managed = sum(1 for k in wanted if k in live and not KINDS[k.kind].auto_created)
     # what absent entries delete (with what lives under them) is managed: it counts in the
     # base of the safety threshold, so deleting a whole zone this way still needs --force
     managed += sum(1 for k in deleted if not KINDS[k.kind].auto_created)
-    return Diff(tuple(changes + deletes), unmanaged, managed + len(unmanaged))
+    return Diff(tuple(changes + deletes), unmanaged, managed + len(unmanaged), ignored)
 
 
 def _absent(desired: State, wanted: State, live: State) -> list[Change]:

@@ -61,10 +61,11 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from cstool.errors import ConfigNotFound, Origin, Problem
+from cstool.model import ignore
 from cstool.model import jsontypes as jt
 from cstool.model import values as v
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, children_of, default_of
-from cstool.model.resources import CloudSpec, Key, Resource, State
+from cstool.model.resources import CloudSpec, IgnoreRule, Key, Resource, State
 from cstool.model.values import text as _text
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -583,6 +584,8 @@ def model_for(kind_name: str | None) -> type[BaseModel]:
     if kind_name is None:
         cloud = Annotated[_cloud_model() | None, Field(description=CLOUD_DOC)]  # type: ignore[valid-type]
         fields["cloud"] = (cloud, None)
+        rules = Annotated[list[_ignore_model()] | None, Field(description=IGNORE_DOC)]  # type: ignore[misc,valid-type]
+        fields["ignore"] = (rules, None)
     name = "".join(p.title() for p in (kind_name or "config").split("_"))
     config = ConfigDict(extra="forbid", title=name, **extra)  # type: ignore[typeddict-item]
     return create_model(name, __config__=config, **fields)
@@ -663,6 +666,36 @@ def _cloud_model() -> type[BaseModel]:
     }
     config = ConfigDict(extra="forbid", title="Cloud")
     return create_model("Cloud", __config__=config, **fields)
+
+
+IGNORE_DOC = (
+    "unmanaged objects that are known and accepted: listed as ignored, never as drift, "
+    "never deleted by --prune"
+)
+
+
+@cache
+def _ignore_model() -> type[BaseModel]:
+    """One `ignore:` entry: a kind and a path pattern (model/ignore.py matches them)."""
+    kinds = ignore.ignorable()
+    fields: dict[str, Any] = {
+        "kind": (
+            _typed(ignore.parse_kind, {"enum": kinds}, "the kind of object: " + ", ".join(kinds)),
+            ...,
+        ),
+        "path": (
+            _typed(
+                _text,
+                jt.TEXT,
+                "its identity, one part per level (zone/pod/start for a management range), "
+                "each part a pattern: * any text, ? one character, [ab] one of; e.g. lab1/*",
+            ),
+            ...,
+        ),
+        "reason": (_typed(_text, jt.TEXT, "why it is known (shown with the ignored)"), None),
+    }
+    config = ConfigDict(extra="forbid", title="Ignore")
+    return create_model("Ignore", __config__=config, **fields)
 
 
 def json_schema() -> dict[str, Any]:
@@ -857,6 +890,17 @@ def load_text(text: str, name: str) -> tuple[State, list[Problem]]:
     return builder.state, builder.problems
 
 
+def load_texts(texts: Mapping[str, str]) -> tuple[State, list[Problem]]:
+    """Config documents given as text (file name -> text) read as one config, as `load`
+    reads files: `drift --accept` checks its edits this way before writing any."""
+    builder = _Builder()
+    with _gc_paused():
+        for name, text in texts.items():
+            _load_text(text, name, builder)
+        _derive(builder)
+    return builder.state, builder.problems
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Loading makes some ten objects per YAML node, none of them in a cycle worth
@@ -911,6 +955,8 @@ def _load_text(text: str, file: str, builder: _Builder) -> None:
     cloud = getattr(model, "cloud", None)
     if cloud is not None:
         _cloud(cloud, located, builder)
+    if getattr(model, "ignore", None):
+        _ignore(model.ignore, located, builder)  # type: ignore[attr-defined]
     _walk(None, (), model, located.root, located, builder, {})
 
 
@@ -928,6 +974,24 @@ def _cloud(entry: BaseModel, located: Located, builder: _Builder) -> None:
         )
     elif old is None:
         builder.state.cloud = spec
+
+
+def _ignore(entries: list[BaseModel], located: Located, builder: _Builder) -> None:
+    """The `ignore:` rules of one file (rules of all files add up); a path that does not fit
+    its kind is a problem located at the path."""
+    assert located.root is not None
+    nodes = located.pairs(located.root)["ignore"][1].value
+    rules = []
+    for entry, node in zip(entries, nodes, strict=True):
+        kind, path, reason = entry.kind, entry.path, entry.reason  # type: ignore[attr-defined]
+        try:
+            parts = ignore.parse_path(kind, path)
+        except ValueError as exc:
+            where = located.pairs(node).get("path", (node, node))[1]
+            builder.problems.append(Problem(located.origin(where), f"path: {exc}"))
+            continue
+        rules.append(IgnoreRule(kind, parts, reason, located.origin(node)))
+    builder.state.ignore += tuple(rules)
 
 
 def cloud_problems(spec: CloudSpec) -> list[str]:

@@ -6,10 +6,11 @@ physical networks, traffic types, providers, physical networks enabled, guest ne
 ranges) and the zone enabled last.
 
 `dependencies` is the apply graph. A step waits only for what it really needs: the steps of
-its parent, the resources the server looks up when it runs the step (NEEDS), and the few
-rules that really are global, each an explicit edge below. Every edge points at a step
-printed before, so running the graph one step at a time is exactly the printed order; zones
-and sibling subtrees (the pods of a zone) proceed independently. Pure.
+its parent, the resources the server looks up when it runs the step (its kind's `needs` in
+the kinds table), and the few rules that really are global, each an explicit edge below.
+Every edge points at a step printed before, so running the graph one step at a time is
+exactly the printed order; zones and sibling subtrees (the pods of a zone) proceed
+independently. Pure.
 """
 
 from __future__ import annotations
@@ -66,73 +67,16 @@ def sort_key(step: Orderable) -> tuple[Any, ...]:
     return (step.stage, phase, step.key.zone or "", step.key.path[:-1], step.order, step.key.path)
 
 
-# --- what the server looks up when it runs a step -----------------------------------------
-
-
-@dataclass(frozen=True)
-class Need:
-    """A step on a resource of the needing kind waits for the steps on the resources of
-    `kind` in its zone that `match` (the needing key, a candidate key) accepts. Deletes go
-    the other way: the needed resource is deleted after the one needing it."""
-
-    kind: str
-    match: Callable[[Key, Key], bool]
-
-
-def _same_network(key: Key, other: Key) -> bool:
-    return other.path[:-1] == key.path[:-1]
-
-
-def _traffic(name: str) -> Callable[[Key, Key], bool]:
-    return lambda _key, other: other.path[-1] == name
-
-
-def _any(_key: Key, _other: Key) -> bool:
-    return True
-
-
-NEEDS: dict[str, tuple[Need, ...]] = {
-    # Enabling a provider needs its element ready (NetworkServiceImpl
-    # .updateNetworkServiceProvider -> NetworkElement.isReady); Tungsten's is ready only with
-    # Management traffic on the same physical network. The traffic types of its own network
-    # come first for every provider, as in the UI wizard and Marvin.
-    "provider": (Need("traffic_type", _same_network),),
-    # NetworkOrchestrator.createGuestNetwork refuses a physical network that is not Enabled
-    # ("in incorrect state"), and implementing the network needs the offering's providers
-    # enabled ("Service provider ... is not enabled in physical network").
-    "guest_network": (Need("physical_network", _any), Need("provider", _any)),
-    # ConfigurationManagerImpl.createVlanAndPublicIpRange finds the physical network by its
-    # Public traffic (NetworkModelImpl.getDefaultPhysicalNetworkByZoneAndTrafficType: 431
-    # without it), and addTrafficType Public on VXLAN sets the Public network's broadcast
-    # type (NetworkServiceImpl.addTrafficTypeToPhysicalNetwork). It also refuses a VLAN that
-    # is a guest vnet of the physical network: the vnets (updatePhysicalNetwork vlan, a
-    # physical network's finishing step) are in place first, so that check sees them.
-    "public_range": (Need("traffic_type", _traffic("Public")), Need("physical_network", _any)),
-    # StorageNetworkManagerImpl.createIpRange needs only the pod and the zone's Storage system
-    # network (made by createZone), not the Storage traffic type. The range serves only once
-    # that traffic exists, and the config requires it (validate), so it is made first: a
-    # failed traffic type leaves no range behind, and it costs no time (it is done long
-    # before the pods).
-    "storage_range": (Need("traffic_type", _traffic("Storage")),),
-    # A Basic zone's guest range goes on the zone's shared guest network (createVlanIpRange
-    # networkid): the network exists first.
-    "guest_range": (Need("guest_network", _any),),
-    # Not here: pod. ConfigurationManagerImpl.createPod needs only the zone (checkPodAttributes
-    # looks at the zone's other pods, its public ranges and check.pod.cidrs), nothing of its
-    # physical networks, so pods are made while the networks come up.
-}
-
-# Kinds whose steps on one parent run one after another. ConfigurationManagerImpl
-# .createPodIpRange, deletePodIpRange and updatePodIpRange read the pod's range list
-# (HostPodVO.getDescription) before taking the pod's lock and write it back whole: two at once
-# on one pod lose one of the ranges.
-SERIAL = frozenset({"management_range"})
+# What the server looks up when it runs a step on a kind is the kind's own `needs`, and
+# whether the steps of a kind on one parent run one after another is its `serial`: both are
+# in the kinds table.
 
 # Kinds that hold addresses of the zone. The server checks a new or changed range against the
 # ranges that exist when it runs (ConfigurationManagerImpl.checkOverlapPublicIpRange,
 # checkPodCidrSubnets, StorageNetworkManagerImpl.checkOverlapPrivateIpRange): an update that
 # shrinks one range may free the addresses another step takes, so updates of these kinds go
-# first (they are rare; a bring-up has none).
+# first (they are rare; a bring-up has none). This is a rule among kinds (an update of one
+# kind goes before the changes of the others), not a property of one, so it stays here.
 ADDRESSES = frozenset({"pod", "management_range", "public_range", "storage_range", "guest_range"})
 
 
@@ -216,7 +160,7 @@ def _zone(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[in
 
 def _in_order(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[int]]) -> None:
     """Steps on one resource run in printed order (a create before its enable, a replace's
-    delete before its create); steps of a SERIAL kind on one parent too."""
+    delete before its create); steps of a serial kind on one parent too."""
     last_of: dict[Key, int] = {}
     last_serial: dict[tuple[int, str, tuple[str, ...]], int] = {}
     for i in indexes:
@@ -224,7 +168,7 @@ def _in_order(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, se
         if key in last_of:
             deps[i].add(last_of[key])
         last_of[key] = i
-        if key.kind in SERIAL:
+        if KINDS[key.kind].serial:
             slot = (steps[i].stage, key.kind, key.path[:-1])
             if slot in last_serial:
                 deps[i].add(last_serial[slot])
@@ -234,8 +178,9 @@ def _in_order(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, se
 def _needed(
     steps: Sequence[Orderable], key: Key, stage: int, by_kind: Mapping[tuple[int, str], list[int]]
 ) -> Iterable[int]:
-    """The steps of `stage` on the resources the server looks up for `key` (NEEDS)."""
-    for need in NEEDS.get(key.kind, ()):
+    """The steps of `stage` on the resources the server looks up for `key` (its kind's
+    needs)."""
+    for need in KINDS[key.kind].needs:
         for j in by_kind.get((stage, need.kind), ()):
             if need.match(key, steps[j].key):
                 yield j

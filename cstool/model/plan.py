@@ -19,6 +19,10 @@ from cstool.model.order import After, dependencies, sort_key
 from cstool.model.resources import Key, Resource, State
 
 FORMAT = 1
+# the marks of `plan --base` (model/intent.py): a step from this change, or one that reverts
+# drift (the base config's plan has it too)
+CHANGE, DRIFT = "change", "drift"
+INTENTS = (CHANGE, DRIFT)
 DEFAULT_THRESHOLD = 0.3  # share of managed objects a plan may delete or replace
 THRESHOLD_MIN = 10  # below this many managed objects the threshold does not apply
 
@@ -105,6 +109,13 @@ class Step:
     disrupts: str | None = None
     # extra steps this one waits for at apply time, beyond what order.dependencies derives
     after: tuple[After, ...] = ()
+    # a replace: the fields that force it and why, for reviewers (not part of the checksum)
+    forced_by: tuple[str, ...] = ()
+    replace_reason: str | None = None
+    # `plan --base` (model/intent.py): CHANGE or DRIFT, and for a step of this change the
+    # fields the cloud had also drifted on. Shown and saved, never part of the checksum.
+    intent: str | None = field(default=None, compare=False)
+    drifted: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def destructive(self) -> bool:
@@ -140,6 +151,13 @@ class Step:
         }
         if self.after:  # only when declared: plans without any keep their checksum
             out["after"] = [a.to_json() for a in self.after]
+        if self.replace_reason:  # only on replaces; left out of the checksum (EXPLAINS)
+            out["forced_by"] = list(self.forced_by)
+            out["replace_reason"] = self.replace_reason
+        if self.intent is not None:  # only with --base: plans without it are unchanged
+            out["intent"] = self.intent
+            if self.drifted:
+                out["drifted"] = list(self.drifted)
         return out
 
     @classmethod
@@ -160,7 +178,18 @@ class Step:
             {k: (v["old"], v["new"]) for k, v in data["changes"].items()},
             data.get("disrupts"),
             tuple(After.from_json(a) for a in data.get("after", ())),
+            tuple(data.get("forced_by", ())),  # plans saved before replace reasons have none
+            data.get("replace_reason"),
+            _intent_of(data.get("intent")),
+            tuple(str(f) for f in data.get("drifted", ())),
         )
+
+
+def _intent_of(value: Any) -> str | None:
+    """A saved step's mark (model/intent.py), checked: the seal covers it, not the checksum."""
+    if value is not None and value not in INTENTS:
+        raise ValueError(f"unknown step intent {value!r}")
+    return None if value is None else str(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -215,6 +244,8 @@ class Plan:
     prune: bool = False
     prune_scope: tuple[tuple[str, ...], ...] = ()  # prune only under these paths (all: ())
     zones: frozenset[str] = frozenset()  # the zones the config names: the only ones pruned
+    base: str | None = None  # `plan --base`: what the steps were marked against
+    ignored: tuple[Resource, ...] = ()  # unmanaged, named by `ignore:`: listed, never pruned
 
     @property
     def empty(self) -> bool:
@@ -282,8 +313,25 @@ class Plan:
                 for r in self.unmanaged
             ],
         }
+        if self.base is not None:
+            body["base"] = self.base
+            body["intent"] = self.intent_counts()
+        if self.ignored:  # only when some are: plans without any look as before
+            body["ignored"] = [
+                {"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path)}
+                for r in self.ignored
+            ]
         body["checksum"] = checksum(body)
         return body
+
+    def group(self, intent: str) -> Plan:
+        """The same plan with only the steps marked `intent` (for per-group counts)."""
+        return replace(self, steps=tuple(s for s in self.steps if s.intent == intent))
+
+    def intent_counts(self) -> dict[str, dict[str, int]]:
+        """Per mark: its steps, and the resources per action as counts() gives them."""
+        groups = {i: self.group(i) for i in INTENTS}
+        return {i: {"steps": len(g.steps), **g.counts()} for i, g in groups.items()}
 
 
 def prunable(key: Key, scope: Sequence[tuple[str, ...]], zones: frozenset[str]) -> bool:
@@ -318,6 +366,9 @@ def _round_trip(steps: Sequence[Step]) -> bool:
 
 
 CHECKED = ("format", "prune", "prune_scope", "steps", "unmanaged")
+# step keys that explain a step without changing what it does: a plan saved before they
+# existed keeps its checksum
+EXPLAINS = ("forced_by", "replace_reason", "intent", "drifted")  # the last two: --base
 
 
 def checksum(body: Mapping[str, Any]) -> str:
@@ -326,6 +377,11 @@ def checksum(body: Mapping[str, Any]) -> str:
     data = {k: body.get(k) for k in CHECKED}
     if not data["prune_scope"]:
         del data["prune_scope"]
+    if isinstance(data["steps"], list):
+        data["steps"] = [
+            {k: v for k, v in s.items() if k not in EXPLAINS} if isinstance(s, Mapping) else s
+            for s in data["steps"]
+        ]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -412,7 +468,9 @@ def make_plan(
     steps.extend(_zone_wraps(steps, desired, live))
     steps.sort(key=sort_key)
     steps = [replace(s, disrupts=_disrupts(s)) for s in steps]
-    return Plan(tuple(steps), found.unmanaged, found.managed, prune, scope, zones)
+    return Plan(
+        tuple(steps), found.unmanaged, found.managed, prune, scope, zones, ignored=found.ignored
+    )
 
 
 def _disrupts(step: Step) -> str | None:
@@ -470,7 +528,11 @@ def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:
         assert change.desired is not None and change.live is not None
         deleted = _delete(change.live, b, Action.REPLACE, change.desired.origin, change.fields)
         created = _create(change.desired, b, creating, Action.REPLACE)
-        return deleted + [replace(s, fields=dict(change.fields)) for s in created]
+        forced_by, reason = change.forced_by, change.reason or None
+        return [replace(s, forced_by=forced_by, replace_reason=reason) for s in deleted] + [
+            replace(s, fields=dict(change.fields), forced_by=forced_by, replace_reason=reason)
+            for s in created
+        ]
     assert change.desired is not None and change.live is not None
     return _update(kind, change, b)
 

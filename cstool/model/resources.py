@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from cstool.errors import Origin
@@ -48,6 +49,34 @@ class Key:
 
 
 @dataclass(frozen=True)
+class IgnoreRule:
+    """One entry of a config's `ignore:` section (model/ignore.py reads and applies them): a
+    kind and one pattern per part of its identity."""
+
+    kind: str
+    path: tuple[str, ...]
+    reason: str | None = None
+    origin: Origin | None = field(default=None, compare=False)
+
+    def matches(self, key: Key) -> bool:
+        """Whether key is what this rule names (not what lives under it)."""
+        return (
+            key.kind == self.kind
+            and len(key.path) == len(self.path)
+            and all(fnmatchcase(part, pat) for part, pat in zip(key.path, self.path, strict=True))
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"kind": self.kind, "path": "/".join(self.path)}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.kind} {'/'.join(self.path)}"
+
+
+@dataclass(frozen=True)
 class Resource:
     """One managed object; values are plain, normalised Python values."""
 
@@ -76,9 +105,10 @@ class CloudSpec:
 class State(Mapping[Key, Resource]):
     """An ordered mapping Key -> Resource.
 
-    `cloud`: the cloud a desired state says it describes. `duplicates`: in a live state, each
-    identity two or more live objects share -> their ids, the one kept under the identity
-    first (the others are kept too, under keys of their own: reader.duplicate_name).
+    `cloud`: the cloud a desired state says it describes; `ignore`: its `ignore:` rules.
+    `duplicates`: in a live state, each identity two or more live objects share -> their
+    ids, the one kept under the identity first (the others are kept too, under keys of their
+    own: reader.duplicate_name).
     """
 
     def __init__(self, resources: Mapping[Key, Resource] | None = None) -> None:
@@ -86,6 +116,7 @@ class State(Mapping[Key, Resource]):
         self._children: dict[tuple[str, tuple[str, ...]], list[Resource]] = {}
         self.cloud: CloudSpec | None = None
         self.duplicates: dict[Key, list[str]] = {}
+        self.ignore: tuple[IgnoreRule, ...] = ()  # a desired state's `ignore:` rules
         for res in (resources or {}).values():
             self.add(res)
 

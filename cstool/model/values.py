@@ -6,6 +6,7 @@ so that `==` is the whole comparison. Pure: imports nothing of cstool but errors
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -20,10 +21,26 @@ _FALSE = {"false", "no", "off", "0", "disabled"}
 
 def ipv4(value: Any) -> str:
     """A dotted IPv4 address."""
+    text = str(value).strip()
+    if _canonical_ipv4(text):  # the common case, without ipaddress's cost (plans read 1000s)
+        return text
     try:
-        return str(ipaddress.IPv4Address(str(value).strip()))
+        return str(ipaddress.IPv4Address(text))
     except ValueError:
         raise ValueError(f"{value!r} is not a valid IPv4 address") from None
+
+
+def _canonical_ipv4(text: str) -> bool:
+    """Four ASCII decimal octets, 0-255, without leading zeros: as ipaddress writes them."""
+    parts = text.split(".")
+    return len(parts) == 4 and all(
+        0 < len(p) <= 3
+        and p.isascii()
+        and p.isdigit()
+        and (p == "0" or p[0] != "0")
+        and int(p) <= 255
+        for p in parts
+    )
 
 
 PREFIX_BOUNDS = (8, 30)  # a pod or range subnet outside these is a typo, never a plan
@@ -31,7 +48,12 @@ PREFIX_BOUNDS = (8, 30)  # a pod or range subnet outside these is a typo, never 
 
 def netmask(value: Any) -> str:
     """A dotted netmask with contiguous ones (255.255.255.0); '/24' or 24 also accepted."""
-    text = str(value).strip().lstrip("/")
+    return _netmask(str(value))
+
+
+@functools.lru_cache(maxsize=256)  # a cloud has a handful of netmasks, read 1000s of times
+def _netmask(value: str) -> str:
+    text = value.strip().lstrip("/")
     try:
         network = ipaddress.IPv4Network(f"0.0.0.0/{text}")
     except ValueError:

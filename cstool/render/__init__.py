@@ -23,7 +23,11 @@ DRIFT_RENDERERS: dict[str, Callable[..., str]] = {
 FORMATS = tuple(PLAN_RENDERERS)
 
 
-def render_plan(fmt: str, plan: Any, target: str, color: bool = False) -> str:
+def render_plan(fmt: str, plan: Any, target: str, color: bool = False, **markdown_opts: Any) -> str:
+    """The plan in `fmt`. `markdown_opts` are the Markdown renderer's own (desired and live
+    for its picture, max_chars, full_plan); the other formats have none and ignore them."""
+    if fmt == "markdown":
+        return markdown.plan(plan, target, color=color, **markdown_opts)
     return PLAN_RENDERERS[fmt](plan, target, color=color)
 
 

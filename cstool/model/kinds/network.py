@@ -1,147 +1,51 @@
-"""The one table of resource kinds: identity, parent, fields, API calls and phase.
-
-Loading, the JSON Schema, reading, diffing, ordering and lowering to API calls are generic
-and read this table; a kind that needs something the table cannot say gets a named hook.
-Pure: no HTTP, no cs.
-"""
+"""The network plane: zones, their physical networks, traffic types and providers, the
+Basic zone's guest network, pods, and the IP ranges of zones and pods. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from cstool.model import jsontypes as jt
-from cstool.model import settings as catalog
 from cstool.model import values as v
+from cstool.model.kinds.base import (
+    BOOL,
+    CallT,
+    DefaultOf,
+    Field,
+    FromApi,
+    KeyLike,
+    Kind,
+    Lowering,
+    Make,
+    Need,
+    Params,
+    Read,
+    ResourceLike,
+    ResT,
+    StateLike,
+    ToApi,
+    anywhere,
+    enabled_field,
+    named,
+    same_parent,
+)
 from cstool.model.providers import auto_providers
-
-NO_DEFAULT: Any = object()
-Params = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One attribute of a kind, as YAML writes it and as the API sends and returns it."""
-
-    name: str
-    parse: Callable[[Any], Any]
-    api: str | None = None  # request parameter; also the response key unless read_key says
-    read_key: str | None = None  # response key where it differs from the parameter
-    to_api: Callable[[Any], Params] | None = None
-    from_api: Callable[[Mapping[str, Any]], Any] | None = None
-    default: Any = NO_DEFAULT  # a value, or a function of (values, zone values)
-    required: bool = False
-    replace: bool = False  # changing it needs delete + create
-    # changing it from old to new needs delete + create (a value the API cannot set back)
-    replace_if: Callable[[Any, Any], bool] | None = None
-    # what an update sends to clear the field when the config drops it (the server clears
-    # on an empty string); None: the API cannot clear it, so an absent value is unmanaged
-    clear: str | None = None
-    deferred: bool = False  # not sent on create: the kind's finish step sets it
-    partial: bool = False  # a mapping of which only the keys the config names are managed
-    to_yaml: Callable[[Any], Any] | None = None  # how export writes it, when not as is
-    doc: str = ""
-    json_type: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
-
-    def params(self, value: Any) -> Params:
-        """Request parameters for this field's value."""
-        if self.to_api is not None:
-            return self.to_api(value)
-        return {self.api: value} if self.api else {}
-
-    def forces_replace(self, old: Any, new: Any) -> bool:
-        """Whether going from old to new needs delete + create."""
-        return self.replace or bool(self.replace_if and self.replace_if(old, new))
-
-    def read(self, obj: Mapping[str, Any]) -> Any:
-        """This field's canonical value from an API object (None when absent)."""
-        if self.from_api is not None:
-            return self.from_api(obj)
-        raw = obj.get(self.read_key or self.api or "")
-        return None if raw is None or raw == "" else self.parse(raw)
-
-
-@dataclass(frozen=True)
-class Read:
-    """How the reader lists a kind: one call for the whole cloud, or one per parent."""
-
-    command: str
-    list_key: str
-    key_api: str  # response field holding the identity (name, startip, traffictype)
-    parent_id: str | None = None  # response field holding the parent's id
-    params: Mapping[str, Any] = field(default_factory=dict)
-    per_parent: str | None = None  # request parameter carrying the parent's id
-    on_demand: bool = False  # per-parent reads only for the zones asked for (scoped settings)
-    accept: Callable[[Mapping[str, Any]], bool] | None = None
-    explode: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None  # from parent
-    key_from: Callable[[Mapping[str, Any]], str] | None = None  # identity not in a field
-    extra_fields: tuple[str, ...] = ()  # response fields kept beside the values (live only)
-    parent_accept: Callable[[Any], bool] | None = None  # only under parents like this
-
-
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    parent: str | None
-    container: str  # the YAML key holding these under the parent (or at the top level)
-    key: str  # the field of identity in YAML
-    key_parse: Callable[[Any], Any]
-    fields: tuple[Field, ...]
-    phase: int  # place in CloudStack's bring-up order
-    read: Read
-    create: str | None = None
-    update: str | None = None
-    delete: str | None = None
-    parent_param: str | None = None  # the create parameter naming the parent
-    create_params: Mapping[str, Any] = field(default_factory=dict)
-    style: str = "list"  # "list" of mappings, or "map" of key -> the single field
-    finish_phase: int | None = None  # phase of the step that sets deferred fields on create
-    auto_created: bool = False  # CloudStack makes these itself: extras are never unmanaged
-    first_created_by_parent: bool = False  # the first one comes with the parent's create
-    implicit: bool = False  # not written in YAML: derived by the loader
-    needs_disabled_zone: bool = False  # creating one in an enabled zone wraps it in disable
-    in_zone: bool = True  # False: cloud-wide (global settings), outside every zone
-    address_range: bool = False  # an IP range: identity by start, geometry rules apply
-    disabled_means: str = ""  # what disabling one takes out of service (for reviewers)
-    lower_create: Callable[..., list[Any]] | None = None
-    lower_update: Callable[..., list[Any]] | None = None
-    lower_delete: Callable[..., list[Any]] | None = None
-    derive: Callable[[Any, Any], list[Any]] | None = None  # implicit kinds: from their parent
-    auto_created_when: Callable[[Any, Any], bool] | None = None  # (live res, live state)
-    title_of: Callable[[Any], str] | None = None  # what a step on it says it does
-    export_when: Callable[[Any, Any], bool] | None = None  # (live res, live state): export it?
-    # (desired, live res, live state): an update the API would get wrong, done as a replace
-    replace_when: Callable[[Any, Any, Any], bool] | None = None
-    doc: str = ""
-
-    @property
-    def field_map(self) -> dict[str, Field]:
-        return {f.name: f for f in self.fields}
-
 
 # --- field helpers ---------------------------------------------------------------------
 
 
-def _pair(first: str, second: str) -> Callable[[Any], Params]:
+def _pair(first: str, second: str) -> ToApi:
     """A list of one or two values sent as two parameters (dns1, dns2)."""
     return lambda vals: {first: vals[0], second: vals[1] if len(vals) > 1 else None}
 
 
-def _read_pair(first: str, second: str) -> Callable[[Mapping[str, Any]], Any]:
+def _read_pair(first: str, second: str) -> FromApi:
     def read(obj: Mapping[str, Any]) -> Any:
         got = tuple(v.ipv4(obj[k]) for k in (first, second) if obj.get(k))
         return got or None
 
     return read
-
-
-def _state(enabled: bool) -> str:
-    return "Enabled" if enabled else "Disabled"
-
-
-def _state_param(api: str) -> Callable[[Any], Params]:
-    return lambda value: {api: _state(value)}
 
 
 def _label_params(labels: Mapping[str, str]) -> Params:
@@ -173,28 +77,11 @@ def _to_untagged(old: Any, new: Any) -> bool:
     return new == v.UNTAGGED and old not in (None, v.UNTAGGED)
 
 
-def _zone_default(name: str, basic: Any, advanced: Any) -> Any:
-    def default(values: Mapping[str, Any], zone: Mapping[str, Any]) -> Any:
+def _zone_default(name: str, basic: object, advanced: object) -> DefaultOf:
+    def default(values: Mapping[str, Any], zone: Mapping[str, Any]) -> object:
         return basic if zone.get("network_type") == "Basic" else advanced
 
     return default
-
-
-BOOL = jt.BOOL
-
-
-def _enabled(api: str, deferred: bool = False, doc: str = "enabled (true) or disabled") -> Field:
-    return Field(
-        "enabled",
-        v.boolean,
-        api=api,
-        to_api=_state_param(api),
-        default=True,
-        from_api=lambda o: o.get(api) == "Enabled",
-        deferred=deferred,
-        json_type=BOOL,
-        doc=doc,
-    )
 
 
 def _range_fields(gateway_replace: bool, end_replace: bool = False) -> tuple[Field, ...]:
@@ -230,7 +117,7 @@ def _range_fields(gateway_replace: bool, end_replace: bool = False) -> tuple[Fie
 # --- lowering hooks (named, for the kinds whose calls are not the generic ones) ---------
 
 
-def _pod_create(plan: Any, res: Any, first_range: Any) -> list[Any]:
+def _pod_create(plan: Lowering[ResT, CallT], res: ResT, first_range: ResT | None) -> list[CallT]:
     """createPod carries the pod's first management range (startip/endip)."""
     params = plan.generic_params(res)
     if first_range is not None:
@@ -239,7 +126,7 @@ def _pod_create(plan: Any, res: Any, first_range: Any) -> list[Any]:
     return [plan.call("createPod", params, creates=res.key)]
 
 
-def _mgmt_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+def _mgmt_create(plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None) -> list[CallT]:
     pod = plan.desired_parent(res)
     vals = res.values
     params = {
@@ -254,7 +141,13 @@ def _mgmt_create(plan: Any, res: Any, _first: Any) -> list[Any]:
     return [plan.call("createManagementNetworkIpRange", params)]  # no id of its own
 
 
-def _mgmt_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> list[Any]:
+def _mgmt_update(
+    plan: Lowering[ResT, CallT],
+    res: ResT,
+    live: ResT | None,
+    changed: Mapping[str, tuple[Any, Any]],
+) -> list[CallT]:
+    assert live is not None  # an update is of a live resource
     start = live.key.path[-1]
     params = {
         "podid": plan.ref(live.key.parent()),
@@ -265,7 +158,7 @@ def _mgmt_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> 
     return [plan.call("updatePodManagementNetworkIpRange", params)]
 
 
-def _mgmt_delete(plan: Any, live: Any) -> list[Any]:
+def _mgmt_delete(plan: Lowering[ResT, CallT], live: ResT) -> list[CallT]:
     start = live.key.path[-1]
     params = {
         "podid": plan.ref(live.key.parent()),
@@ -278,19 +171,24 @@ def _mgmt_delete(plan: Any, live: Any) -> list[Any]:
     return [plan.call("deleteManagementNetworkIpRange", params)]
 
 
-def _mgmt_update_unsafe(want: Any, have: Any, live: Any) -> bool:
+def _mgmt_update_unsafe(want: ResourceLike, have: ResourceLike, live: StateLike) -> str:
     """updatePodManagementNetworkIpRange rewrites the pod's stored ranges with a plain text
     replace of the old end IP by the new one (ConfigurationManagerImpl.updatePodIpRange):
     when the old end is also a textual part of another address of the pod (10.10.1.2 in
     10.10.1.25, or the start of a one-address range), that address would be rewritten too.
-    Such a change is done as delete + create instead."""
+    Such a change is done as delete + create instead; the reason says so ("" when safe)."""
     end = str(have.values.get("end") or have.key.path[-1])
     addresses = [
         address
         for r in live.children(have.key.parent(), have.key.kind)
         for address in (r.key.path[-1], str(r.values.get("end") or r.key.path[-1]))
     ]
-    return sum(a.count(end) for a in addresses) > 1
+    if sum(a.count(end) for a in addresses) <= 1:
+        return ""
+    return (
+        f"the old end {end} is part of another address of the pod, which the server's "
+        "update would rewrite too"
+    )
 
 
 # VirtualRouter-like providers must have their element enabled before the provider
@@ -301,7 +199,7 @@ ELEMENTS = {
 }
 
 
-def _provider_state_calls(plan: Any, key: Any, enabled: bool) -> list[Any]:
+def _provider_state_calls(plan: Lowering[ResT, CallT], key: KeyLike, enabled: bool) -> list[CallT]:
     calls = []
     element = ELEMENTS.get(key.path[-1])
     if enabled and element:
@@ -312,7 +210,7 @@ def _provider_state_calls(plan: Any, key: Any, enabled: bool) -> list[Any]:
     return calls
 
 
-def _provider_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+def _provider_create(plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None) -> list[CallT]:
     """Auto-created providers only get their state set; others are added first."""
     name, enabled = res.key.path[-1], bool(res.values.get("enabled"))
     network = plan.desired_parent(res)
@@ -329,11 +227,18 @@ def _provider_create(plan: Any, res: Any, _first: Any) -> list[Any]:
     return calls
 
 
-def _provider_update(plan: Any, res: Any, live: Any, changed: Mapping[str, Any]) -> list[Any]:
+def _provider_update(
+    plan: Lowering[ResT, CallT],
+    res: ResT,
+    live: ResT | None,
+    changed: Mapping[str, tuple[Any, Any]],
+) -> list[CallT]:
     return _provider_state_calls(plan, res.key, bool(res.values.get("enabled")))
 
 
-def _guest_network_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+def _guest_network_create(
+    plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None
+) -> list[CallT]:
     offering = res.values["offering"]
     return [
         plan.call("listNetworkOfferings", {"name": offering}, bind="offering"),
@@ -350,7 +255,7 @@ def _guest_network_create(plan: Any, res: Any, _first: Any) -> list[Any]:
     ]
 
 
-def _guest_range_create(plan: Any, res: Any, _first: Any) -> list[Any]:
+def _guest_range_create(plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None) -> list[CallT]:
     params = plan.generic_params(res)
     zone = res.key.path[0]
     params.update(
@@ -358,14 +263,6 @@ def _guest_range_create(plan: Any, res: Any, _first: Any) -> list[Any]:
         forvirtualnetwork=False,
     )
     return [plan.call("createVlanIpRange", params, creates=res.key)]
-
-
-def _setting_set(plan: Any, res: Any, *_: Any) -> list[Any]:
-    params: Params = {"name": res.key.path[-1], "value": res.values["value"]}
-    scope = KINDS[res.key.kind].parent_param  # zoneid for zone-scoped settings
-    if scope:
-        params[scope] = plan.ref(res.key.parent())
-    return [plan.call("updateConfiguration", params)]
 
 
 # --- the management-range list inside a listPods answer --------------------------------
@@ -392,7 +289,7 @@ def explode_pod_ranges(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
 GUEST_NETWORK_NAME = "defaultGuestNetwork"
 
 
-def derive_guest_network(zone: Any, make: Callable[..., Any]) -> list[Any]:
+def derive_guest_network(zone: ResourceLike, make: Make[ResT]) -> list[ResT]:
     """A Basic zone needs one shared guest network (a NetScaler EIP/ELB one with Public traffic)."""
     if zone.values.get("network_type") != "Basic":
         return []
@@ -413,41 +310,7 @@ def _is_pod_guest(obj: Mapping[str, Any]) -> bool:
     return not _is_public(obj) and bool(obj.get("podid"))
 
 
-# --- the table -------------------------------------------------------------------------
-
-# a setting's value is a string in which "" is a value like any other
-SETTING_VALUE = Field(
-    "value",
-    v.setting_value,
-    api="value",
-    required=True,
-    json_type=jt.SETTING,
-    from_api=lambda o: v.setting_value(o.get("value")),
-    doc="the setting's value (compared as a string)",
-)
-
-SETTING = Kind(
-    name="setting",
-    parent=None,
-    container="settings",
-    key="name",
-    key_parse=v.text,
-    style="map",
-    phase=0,
-    auto_created=True,
-    in_zone=False,
-    fields=(SETTING_VALUE,),
-    read=Read(
-        "listConfigurations", "configuration", key_api="name", extra_fields=("defaultvalue",)
-    ),
-    create="updateConfiguration",
-    update="updateConfiguration",
-    lower_create=_setting_set,
-    lower_update=_setting_set,
-    # the catalog's default, never a Hidden or Secure setting (they cannot be compared)
-    export_when=lambda res, live: catalog.export_global(res.key.path[-1], res.values["value"]),
-    doc="global settings: name -> value (compared as strings); applied first",
-)
+# --- the kinds --------------------------------------------------------------------------
 
 ZONE = Kind(
     name="zone",
@@ -521,35 +384,13 @@ ZONE = Kind(
             json_type=BOOL,
             doc="whether VMs may use the hosts' local storage",
         ),
-        _enabled("allocationstate", deferred=True, doc="a new zone is enabled last"),
+        enabled_field("allocationstate", deferred=True, doc="a new zone is enabled last"),
     ),
     read=Read("listZones", "zone", key_api="name"),
     create="createZone",
     update="updateZone",
     delete="deleteZone",
     doc="a zone; created Disabled, enabled after everything in it exists",
-)
-
-ZONE_SETTING = Kind(
-    name="zone_setting",
-    parent="zone",
-    container="settings",
-    key="name",
-    key_parse=v.text,
-    style="map",
-    phase=20,
-    auto_created=True,
-    fields=(SETTING_VALUE,),
-    read=Read(
-        "listConfigurations", "configuration", key_api="name", per_parent="zoneid", on_demand=True
-    ),
-    create="updateConfiguration",
-    update="updateConfiguration",
-    parent_param="zoneid",
-    lower_create=_setting_set,
-    lower_update=_setting_set,
-    export_when=lambda res, live: _differs_from_global(res, live),
-    doc="zone-scoped settings: name -> value",
 )
 
 PHYSICAL_NETWORK = Kind(
@@ -601,7 +442,7 @@ PHYSICAL_NETWORK = Kind(
         Field(
             "speed", v.text, api="networkspeed", json_type=jt.TEXT, doc="network speed, e.g. 10G"
         ),
-        _enabled("state", deferred=True),
+        enabled_field("state", deferred=True),
     ),
     read=Read("listPhysicalNetworks", "physicalnetwork", key_api="name", parent_id="zoneid"),
     create="createPhysicalNetwork",
@@ -612,14 +453,7 @@ PHYSICAL_NETWORK = Kind(
 )
 
 
-def _differs_from_global(res: Any, live: Any) -> bool:
-    """A zone-scoped setting worth writing: it overrides the global value (settings.py)."""
-    glob = live.get(type(res.key)("setting", (res.key.path[-1],)))
-    value = None if glob is None else glob.values.get("value")
-    return catalog.export_zone(res.key.path[-1], res.values["value"], value)
-
-
-def _auto_storage_traffic(res: Any, live: Any) -> bool:
+def _auto_storage_traffic(res: ResourceLike, live: StateLike) -> bool:
     """Enabling a zone adds Storage traffic on the Management network with its labels."""
     if res.key.path[-1] != "Storage":
         return False
@@ -686,6 +520,11 @@ PROVIDER = Kind(
     ),
     create="addNetworkServiceProvider",
     update="updateNetworkServiceProvider",
+    # Enabling a provider needs its element ready (NetworkServiceImpl
+    # .updateNetworkServiceProvider -> NetworkElement.isReady); Tungsten's is ready only with
+    # Management traffic on the same physical network. The traffic types of its own network
+    # come first for every provider, as in the UI wizard and Marvin.
+    needs=(Need("traffic_type", same_parent),),
     lower_create=_provider_create,
     lower_update=_provider_update,
     title_of=lambda res: "enable" if res.values.get("enabled") else "disable",
@@ -713,6 +552,10 @@ GUEST_NETWORK = Kind(
     ),
     create="createNetwork",
     delete="deleteNetwork",
+    # NetworkOrchestrator.createGuestNetwork refuses a physical network that is not Enabled
+    # ("in incorrect state"), and implementing the network needs the offering's providers
+    # enabled ("Service provider ... is not enabled in physical network").
+    needs=(Need("physical_network", anywhere), Need("provider", anywhere)),
     lower_create=_guest_network_create,
     derive=derive_guest_network,
     doc="the shared guest network of a Basic zone (created by cstool)",
@@ -743,13 +586,16 @@ POD = Kind(
             json_type=jt.NETMASK,
             doc="netmask of the pod's management subnet (255.255.255.0 or 24)",
         ),
-        _enabled("allocationstate"),
+        enabled_field("allocationstate"),
     ),
     read=Read("listPods", "pod", key_api="name", parent_id="zoneid"),
     create="createPod",
     update="updatePod",
     delete="deletePod",
     parent_param="zoneid",
+    # needs nothing but its zone: ConfigurationManagerImpl.createPod looks only at the zone
+    # (checkPodAttributes: the zone's other pods, its public ranges and check.pod.cidrs),
+    # nothing of its physical networks, so pods are made while the networks come up
     lower_create=_pod_create,
     doc="pods of the zone, each with its management subnet",
 )
@@ -791,6 +637,10 @@ MANAGEMENT_RANGE = Kind(
     create="createManagementNetworkIpRange",
     update="updatePodManagementNetworkIpRange",
     delete="deleteManagementNetworkIpRange",
+    # ConfigurationManagerImpl.createPodIpRange, deletePodIpRange and updatePodIpRange read
+    # the pod's range list (HostPodVO.getDescription) before taking the pod's lock and write
+    # it back whole: two at once on one pod lose one of the ranges
+    serial=True,
     lower_create=_mgmt_create,
     lower_update=_mgmt_update,
     lower_delete=_mgmt_delete,
@@ -826,6 +676,13 @@ PUBLIC_RANGE = Kind(
     delete="deleteVlanIpRange",
     parent_param="zoneid",
     create_params={"forvirtualnetwork": True},
+    # ConfigurationManagerImpl.createVlanAndPublicIpRange finds the physical network by its
+    # Public traffic (NetworkModelImpl.getDefaultPhysicalNetworkByZoneAndTrafficType: 431
+    # without it), and addTrafficType Public on VXLAN sets the Public network's broadcast
+    # type (NetworkServiceImpl.addTrafficTypeToPhysicalNetwork). It also refuses a VLAN that
+    # is a guest vnet of the physical network: the vnets (updatePhysicalNetwork vlan, a
+    # physical network's finishing step) are in place first, so that check sees them.
+    needs=(Need("traffic_type", named("Public")), Need("physical_network", anywhere)),
     doc="zone-wide public ranges (createVlanIpRange forvirtualnetwork=true)",
 )
 
@@ -861,6 +718,12 @@ STORAGE_RANGE = Kind(
     update="updateStorageNetworkIpRange",
     delete="deleteStorageNetworkIpRange",
     parent_param="podid",
+    # StorageNetworkManagerImpl.createIpRange needs only the pod and the zone's Storage system
+    # network (made by createZone), not the Storage traffic type. The range serves only once
+    # that traffic exists, and the config requires it (validate), so it is made first: a
+    # failed traffic type leaves no range behind, and it costs no time (it is done long
+    # before the pods).
+    needs=(Need("traffic_type", named("Storage")),),
     doc="storage network ranges of a pod (needs Storage traffic in the zone)",
 )
 
@@ -884,33 +747,22 @@ GUEST_RANGE = Kind(
     update="updateVlanIpRange",
     delete="deleteVlanIpRange",
     parent_param="podid",
+    # A Basic zone's guest range goes on the zone's shared guest network (createVlanIpRange
+    # networkid): the network exists first.
+    needs=(Need("guest_network", anywhere),),
     lower_create=_guest_range_create,
     doc="Basic zones only: per-pod guest ranges on the zone's shared guest network",
 )
 
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (
-        SETTING,
-        ZONE,
-        ZONE_SETTING,
-        PHYSICAL_NETWORK,
-        TRAFFIC_TYPE,
-        PROVIDER,
-        GUEST_NETWORK,
-        POD,
-        MANAGEMENT_RANGE,
-        PUBLIC_RANGE,
-        STORAGE_RANGE,
-        GUEST_RANGE,
-    )
-}
-
-
-def children_of(kind: str | None) -> list[Kind]:
-    """Kinds written inside `kind` in YAML (None: the top level)."""
-    return [k for k in KINDS.values() if k.parent == kind and not k.implicit]
-
-
-def default_of(f: Field, values: Mapping[str, Any], zone: Mapping[str, Any]) -> Any:
-    return f.default(values, zone) if callable(f.default) else f.default
+KINDS = (
+    ZONE,
+    PHYSICAL_NETWORK,
+    TRAFFIC_TYPE,
+    PROVIDER,
+    GUEST_NETWORK,
+    POD,
+    MANAGEMENT_RANGE,
+    PUBLIC_RANGE,
+    STORAGE_RANGE,
+    GUEST_RANGE,
+)
