@@ -18,8 +18,12 @@ from cstool.model.kinds import KINDS, Kind
 from cstool.model.resources import Key, Resource, State
 
 Call = tuple[str, tuple[tuple[str, Any], ...]]
-WORKERS = 16  # list calls in flight at once: a plan's reads take about ceil(calls / WORKERS)
-# round trips, and CloudStack's API servlet serves concurrent reads
+# list calls in flight at once: a plan's reads take about ceil(calls / WORKERS) round trips.
+# listTrafficTypes takes one physical network (physicalnetworkid is required,
+# ListTrafficTypesCmd), so 50 zones of two networks are 100 calls: 4 rounds, not 7 at 16.
+# The API servlet serves concurrent reads; a throttled account (api.throttling.*) is
+# answered 429 and waited for (waits.Patient)
+WORKERS = 32
 
 
 def _call_of(kind: Kind, parent_id: str | None = None) -> Call:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import email.utils
 import functools
 import hashlib
 import hmac
@@ -630,6 +631,23 @@ class SimAdapter(BaseAdapter):
 # --- over HTTP ---------------------------------------------------------------------------
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # CloudStack's own codes (530-537) have no standard phrase
+        return ""
+
+
+_DATE: list[Any] = [0, ""]  # the second and its HTTP date, made once a second
+
+
+def _http_date() -> str:
+    now = int(time.time())
+    if _DATE[0] != now:
+        _DATE[:] = [now, email.utils.formatdate(now, usegmt=True)]
+    return str(_DATE[1])
+
+
 MAX_HEADERS = 100  # http.client's limits on a request's headers
 MAX_HEADER_LINE = 65536
 
@@ -709,13 +727,20 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
                 reply = Reply(530, {"errorresponse": {"errorcode": 530, "errortext": text}})
                 self.close_connection = True  # the body may not have been read
             data = reply.content()
-            self.send_response(reply.status)
-            self.send_header("Content-Type", CONTENT_TYPE)
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value.encode("latin-1", "replace").decode("latin-1"))
-            self.end_headers()
-            self.wfile.write(data)  # buffered: handle_one_request flushes once, after this
+            # the status line and headers as send_response/send_header write them, made in
+            # one piece: those helpers cost as much as the command itself
+            lines = [
+                f"{self.protocol_version} {reply.status} {_phrase(reply.status)}",
+                f"Server: {self.version_string()}",
+                f"Date: {_http_date()}",
+                f"Content-Type: {CONTENT_TYPE}",
+                f"Content-Length: {len(data)}",
+                *(f"{name}: {value}" for name, value in reply.headers.items()),
+            ]
+            if self.close_connection:
+                lines.append("Connection: close")
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+            self.wfile.write(head + data)  # buffered: handle_one_request flushes once
 
         def _reply(self) -> Reply:
             length = int(self.headers.get("Content-Length") or 0)
