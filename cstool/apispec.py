@@ -1,4 +1,5 @@
-"""The real CloudStack API, as data: parameters, async mode and response keys of 91 commands.
+"""The real CloudStack API, as data: parameters, async mode and response keys of the 98
+commands cstool uses.
 
 `cstool/data/api-spec.json` was extracted from the management server's Java source,
 apache/cloudstack@3d6cafe1936e (4.22.0.0-SNAPSHOT, 2025-10-30): each command's @Parameter fields

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cstool import interrupts  # first: Ctrl-C during the imports below exits quietly
+from cstool import interrupts  # handlers installed by the package (cstool/__init__.py)
 
 # isort: split
 import json
@@ -432,6 +432,14 @@ def plan(
         bool, typer.Option(help="delete what the cloud has and the config lacks")
     ] = False,
     prune_scope: PruneScope = None,
+    rotate_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--rotate-secrets",
+            help="send the secrets of existing hosts and VMware datacenters again (drift "
+            "never compares secrets: the server does not return them)",
+        ),
+    ] = False,
     base: Annotated[
         str | None,
         typer.Option(
@@ -478,6 +486,7 @@ def plan(
                 prune_scope=prune_scope or (),
                 zones=zone or (),
                 base=based,
+                rotate=rotate_secrets,
             )
             cloud = ops.identity_of(api, _live)
         shown = {
@@ -635,6 +644,14 @@ def apply(
     prune_scope: PruneScope = None,
     allow_delete: Annotated[bool, typer.Option(help="allow deletes and replaces")] = False,
     force: Annotated[bool, typer.Option(help="allow a plan above the safety threshold")] = False,
+    rotate_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--rotate-secrets",
+            help="send the secrets of existing hosts and VMware datacenters again (drift "
+            "never compares secrets: the server does not return them)",
+        ),
+    ] = False,
     parallelism: Annotated[
         int, typer.Option(metavar="N", min=1, max=64, help="steps run at once")
     ] = 4,
@@ -682,6 +699,7 @@ def apply(
                 prune_scope or [],
                 zone or [],
                 color,
+                rotate_secrets,
             )
 
     run(action, debug)
@@ -699,6 +717,7 @@ def _apply(
     prune_scope: list[str] | None = None,
     zones: list[str] | None = None,
     color: str = "auto",
+    rotate: bool = False,
 ) -> ExitCode:
     """plan, show, check, confirm, execute, report. A saved plan applies the zones it was
     made for (`plan --zone`); --zone with it must name the same ones."""
@@ -710,8 +729,16 @@ def _apply(
         saved, desired = ops.load_saved_plan(configs[0])
         scope = saved.get("prune_scope") or ()
         zones = saved_zones(saved, zones or ())
+        # a plan saved with --rotate-secrets holds its rotation steps: planned again with it
+        rotate = ops.saved_rotate(saved, rotate)
         result, live = ops.plan(
-            api, desired, bool(saved.get("prune")), other_cloud, prune_scope=scope, zones=zones
+            api,
+            desired,
+            bool(saved.get("prune")),
+            other_cloud,
+            prune_scope=scope,
+            zones=zones,
+            rotate=rotate,
         )
         cloud = ops.identity_of(api, live)
         ops.check_saved(saved, result, cloud, api.target.name, other_cloud)
@@ -720,7 +747,13 @@ def _apply(
         desired = ops.desired_state(configs).state
         check_zones(zones or (), desired)
         result, live = ops.plan(
-            api, desired, prune, other_cloud, prune_scope=prune_scope or (), zones=zones or ()
+            api,
+            desired,
+            prune,
+            other_cloud,
+            prune_scope=prune_scope or (),
+            zones=zones or (),
+            rotate=rotate,
         )
     _show(render_plan("text", result, api.target.name, color=_color(color)), _color(color))
     if result.empty:
@@ -880,6 +913,9 @@ class Progress:
             self.bar.stop()
 
     def event(self, kind: str, result: StepResult) -> None:
+        if kind == "state":  # a wait saw a new state (a host Connecting, then Up)
+            self._state(result)
+            return
         with self.lock:
             if kind in ("start", "call"):
                 self.running[result.index] = result.call or "..."
@@ -904,6 +940,16 @@ class Progress:
                 self.bar.console.print(line, markup=False)
             else:
                 self.console.print(line, markup=False, soft_wrap=True)
+
+    def _state(self, result: StepResult) -> None:
+        """A waiting step's state: in the bar's text on a terminal, a line when piped."""
+        with self.lock:
+            text = f"{_name(result)}: {result.state}"
+            self.running[result.index] = text
+            if self.bar is not None:
+                self.bar.update(self.task, description=f"{len(self.running)} running · {text}")
+            else:
+                self.console.print(f"[{self.done}/{self.total}] {text}", markup=False)
 
     def summary(self, report: ApplyReport) -> list[str]:
         lines = [
@@ -962,6 +1008,15 @@ def sim_serve(
             callback=_check_version,
         ),
     ] = "4.22.0.0",
+    host_connect: Annotated[
+        float,
+        typer.Option(
+            "--host-connect",
+            metavar="SECONDS",
+            min=0,
+            help="seconds an added host stays Connecting before it is Up (a slow agent)",
+        ),
+    ] = 0.0,
 ) -> None:
     """Serve the simulator over HTTP at /client/api for any CloudStack client."""
     from cstool.simulator.transport import Fault, Simulator, make_server
@@ -979,6 +1034,7 @@ def sim_serve(
             faults=faults,
             job_polls=job_polls,
             version=cloudstack_version,
+            host_connect=host_connect,
         )
     except (ValueError, CstoolError) as exc:  # a damaged state file, or one in use
         report(exc if isinstance(exc, CstoolError) else CstoolError(str(exc)))
@@ -1073,14 +1129,17 @@ def import_marvin(
 ) -> None:
     """Convert a Marvin zone config into cstool YAML, then validate it.
 
-    What cstool does not model (clusters, hosts, storage, devices) is listed as a warning.
+    Passwords and keys become {env: NAME} references; a note names each variable to set.
+    What cstool does not model (external devices) is listed as a warning.
     Exit 0 when the result validates, 1 when it does not.
     """
 
     def action() -> ExitCode:
-        text, warnings = ops.import_marvin(cfg)
+        text, warnings, notes = ops.import_marvin(cfg)
         for warning in warnings:
             _err(f"{cfg}: warning: {warning}")
+        for note in notes:
+            _err(f"{cfg}: note: {note}")
         if out is None:
             typer.echo(text, nl=False)
         else:

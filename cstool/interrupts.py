@@ -53,7 +53,12 @@ def _is_program() -> bool:
     not a library imported by tests or another program."""
     first = sys.argv[0] if sys.argv else ""
     name = os.path.basename(first)
-    return name.startswith("cstool") or first.endswith(os.path.join("cstool", "__main__.py"))
+    if name.startswith("cstool") or first.endswith(os.path.join("cstool", "__main__.py")):
+        return True
+    # `python -m cstool`: runpy imports the package while sys.argv[0] is still "-m"
+    given = getattr(sys, "orig_argv", [])
+    pairs = zip(given, given[1:], strict=False)
+    return any(a == "-m" and b in ("cstool", "cstool.__main__") for a, b in pairs)
 
 
 def at_startup() -> None:
@@ -79,4 +84,4 @@ def stopping() -> None:
     _phase = "stopping"
 
 
-at_startup()  # importing this module (first thing cli.py does) is the earliest cstool code runs
+at_startup()  # imported by cstool/__init__.py: the earliest cstool code that runs

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cstool.cloud import identity, restore
+from cstool.cloud import identity, restore, secrets
 from cstool.cloud.api import Api
 from cstool.cloud.applier import Applier, ApplyReport, Event, Guard
 from cstool.cloud.lock import SETTLE, CloudLock
@@ -21,11 +21,12 @@ from cstool.cloud.reader import read_live
 from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
 from cstool.model import accept, intent
-from cstool.model.diff import ABSENT, Action, diff, is_absent, present
+from cstool.model.diff import ABSENT, MANAGES_INFRA, Action, diff, is_absent, present
 from cstool.model.kinds import KINDS
 from cstool.model.loader import config_files, load, load_texts, read_config
 from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
 from cstool.model.resources import IgnoreRule, Key, Resource, State
+from cstool.model.secrets import SecretRef
 from cstool.model.validate import validate
 from cstool.model.zones import only_zones
 from cstool.render.rows import Drift
@@ -75,9 +76,15 @@ def desired_state(paths: Sequence[str | Path]) -> Validated:
 
 
 def read_for(api: Api, desired: State) -> State:
-    """The live cloud, reading scoped settings only of zones whose settings are managed."""
+    """The live cloud, reading scoped settings only of zones whose settings are managed, and
+    compute and storage only when the config opts in (a zone with clusters or storage, or
+    region image stores; VMware datacenters only of the zones that name one)."""
     zones = {r.key.path[0] for r in desired.of_kind("zone_setting")}
-    return read_live(api, zone_settings=zones)
+    vmware = {r.key.path[0] for r in desired.of_kind("vmware_datacenter")}
+    # a zone marked absent is torn down whole: its clusters, hosts and stores first
+    gone = [r.key.path[0] for r in desired.of_kind("zone") if is_absent(r)]
+    infra = desired.infra or bool(gone)
+    return read_live(api, zone_settings=zones, infra=infra, infra_zones={*vmware, *gone})
 
 
 def plan(
@@ -88,13 +95,15 @@ def plan(
     prune_scope: Sequence[str] = (),
     zones: Sequence[str] = (),
     base: Base | None = None,
+    rotate: bool = False,
 ) -> tuple[Plan, State]:
     """The plan against the live cloud. Refused when the config names another cloud (unless
     other_cloud) and when live objects share an identity, unless prune removes the extras.
     `zones` (--zone) limits the plan to those zones (model/zones.py); the whole live state
     is returned all the same (the cloud's identity and the ids the applier resolves).
     With `base` (--base), each step is marked from this change or reverting drift
-    (model/intent.py), from the same read of the cloud."""
+    (model/intent.py), from the same read of the cloud. With `rotate` (--rotate-secrets),
+    the secrets of existing resources are sent again where the API can change them."""
     desired = only_zones(desired, zones)
     live = read_for(api, desired if base is None else _both(desired, base.state))
     identity.check(desired.cloud, identity_of(api, live), api.target.name, other_cloud)
@@ -103,7 +112,7 @@ def plan(
     kept = {k: ids for k, ids in seen.duplicates.items() if not _pruned(k, prune, scope)}
     if kept:
         raise Duplicates(kept)
-    made = make_plan(desired, seen, prune or bool(scope), scope)
+    made = make_plan(desired, seen, prune or bool(scope), scope, rotate=rotate)
     if base is not None:
         before = only_zones(base.state, zones)
         planned = make_plan(before, seen, prune or bool(scope), scope)
@@ -235,7 +244,7 @@ def recheck(
     """Plan again once the lock is held: another apply may have run between the plan that
     was confirmed and the lock (it would be carried out twice: duplicates). The plan must
     be the same, else nothing is applied."""
-    fresh, live = plan(api, desired, planned.prune, True, prune_scope, zones)
+    fresh, live = plan(api, desired, planned.prune, True, prune_scope, zones, rotate=planned.rotate)
     before, now = planned.to_dict()["checksum"], fresh.to_dict()["checksum"]
     if before != now:
         raise StalePlan(
@@ -331,6 +340,8 @@ def apply(
     """Run the plan. When it fails or is interrupted, what it took out of service for a
     while (a zone disabled to add a physical network) is put back before it returns
     (cloud/restore.py); report.restores says what was put back and what could not be."""
+    # every secret the plan references is read now: a missing one fails before any step
+    secrets.preflight(c.params for step in plan_.steps for c in step.calls)
     watch = restore.Watch(plan_.steps, on_event)
     applier = Applier(api, live, parallelism, watch.event, guard=guard)
     try:
@@ -346,7 +357,7 @@ def export(api: Api, zones: Sequence[str] = ()) -> dict[str, Any]:
     """The live cloud as a config (all zones, or those named)."""
     from cstool.model.export import to_config
 
-    live = read_live(api, zone_settings=zones or None)
+    live = read_live(api, zone_settings=zones or None, infra=True)
     known = {r.key.path[0] for r in live.of_kind("zone")}
     missing = [z for z in zones if z not in known]
     if missing:
@@ -417,8 +428,9 @@ def write_split(config: dict[str, Any], directory: Path, header: str) -> list[Pa
     return written
 
 
-def import_marvin(path: Path) -> tuple[str, list[str]]:
-    """A Marvin config as cstool YAML, and what could not be converted."""
+def import_marvin(path: Path) -> tuple[str, list[str], list[str]]:
+    """A Marvin config as cstool YAML, what could not be converted, and notes (the
+    environment variables its secret references name: set them before apply)."""
     from cstool.model import marvin
     from cstool.model.export import dump
     from cstool.model.loader import read_config
@@ -430,7 +442,8 @@ def import_marvin(path: Path) -> tuple[str, list[str]]:
         raise CstoolError(str(problem))
     converted = marvin.convert(marvin.parse(text, str(path)), str(path))
     header = f"Converted from the Marvin config {path.name} by cstool import-marvin."
-    return dump(converted.config, header), converted.warnings
+    header += "".join(f"\n{note[0].upper()}{note[1:]}." for note in converted.notes)
+    return dump(converted.config, header), converted.warnings, converted.notes
 
 
 # --- saved plans -------------------------------------------------------------------------
@@ -467,9 +480,12 @@ def saved_plan(
             "origin": str(r.origin) if r.origin else None,
             "order": r.order,
             **({ABSENT: True} if is_absent(r) else {}),
+            **({MANAGES_INFRA: True} if r.extra.get(MANAGES_INFRA) else {}),
         }
         for r in desired.values()
     ]
+    if desired.infra:  # written only when set: saved plans without compute stay as they were
+        body["infra"] = True
     if desired.ignore:  # re-planned by `apply PLAN.json`: the same objects stay ignored
         body["ignore"] = [rule.to_dict() for rule in desired.ignore]
     body[SEAL] = seal(body)
@@ -495,7 +511,14 @@ def check_sealed(path: Path, saved: Mapping[str, Any]) -> None:
 
 
 def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=list))
+    """Values as JSON: tuples as lists, secret references as written ({env: NAME})."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, SecretRef):
+        return value.to_yaml()
+    return list(value)
 
 
 def is_saved_plan(paths: Sequence[Path]) -> bool:
@@ -522,13 +545,28 @@ def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
             k: fields[k].parse(v) if v is not None else None for k, v in item["values"].items()
         }
         origin = _origin(item.get("origin"))
-        extra = {ABSENT: True} if item.get(ABSENT) else {}
+        extra = {flag: True for flag in (ABSENT, MANAGES_INFRA) if item.get(flag)}
         state.add(Resource(key, values, origin, extra=extra, order=item.get("order", 0)))
+    state.infra = bool(data.get("infra"))
     state.ignore = tuple(
         IgnoreRule(r["kind"], tuple(r["path"].split("/")), r.get("reason"))
         for r in data.get("ignore", ())
     )
     return data, state
+
+
+def saved_rotate(saved: Mapping[str, Any], asked: bool) -> bool:
+    """Whether a saved plan rotates secrets (`plan --rotate-secrets --out`): its rotation
+    steps are part of what was reviewed, so `apply PLAN.json` plans them again. Asking for
+    --rotate-secrets with a plan saved without it is refused: it applies exactly that plan."""
+    rotate = bool(saved.get("rotate_secrets"))
+    if asked and not rotate:
+        raise CstoolError(
+            "--rotate-secrets: the saved plan was made without it; it applies exactly that",
+            hint="leave out --rotate-secrets, or run `cstool plan ... --rotate-secrets --out "
+            "PLAN.json` again",
+        )
+    return rotate
 
 
 def _origin(text: str | None) -> Origin | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,56 @@ def traffic_matches_the_api_spec(monkeypatch: pytest.MonkeyPatch):  # type: igno
     yield traffic
     problems = unexpected(traffic.problems)
     assert not problems, "differs from the real CloudStack API spec:\n" + "\n".join(problems)
+
+
+# --- no test secret in any output or file (tests/secrets.py) -------------------------------
+
+
+def _set_example_secrets() -> None:
+    """The secrets the example configs name ({env: HOST_PASSWORD}, ...) are set for the whole
+    run, as an operator sets them, so that every example applies (module fixtures too); their
+    values are test secrets, looked for in every output and file."""
+    from tests.secrets import EXAMPLE_NAMES, VALUES
+
+    for name in EXAMPLE_NAMES:
+        os.environ[name] = VALUES[name]
+
+
+_set_example_secrets()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A test whose captured stdout, stderr or log holds a test secret's value fails,
+    naming the secret (never its value)."""
+    from tests.secrets import found_in
+
+    outcome = yield
+    report = outcome.get_result()
+    leaked = sorted({n for _title, text in report.sections for n in found_in(text)})
+    if leaked and report.outcome != "failed":
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid}: a secret value was shown ({', '.join(leaked)}) in its output"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """At the end of the run: no file the tests wrote (the run's temporary directory: plans,
+    recordings, simulator states) and no file of tests/data holds a test secret's value."""
+    from tests.secrets import files_holding
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    roots = [DATA]
+    if factory is not None:
+        try:
+            roots.append(factory.getbasetemp())
+        except (OSError, ValueError):
+            pass
+    hits = files_holding(roots)
+    if hits:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["files hold a test secret's value:", *hits]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

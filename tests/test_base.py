@@ -17,6 +17,7 @@ from cstool.model.intent import mark
 from cstool.model.loader import load
 from cstool.model.plan import CHANGE, DRIFT, make_plan, plan_from_dict
 from tests.conftest import CONFIGS, DATA
+from tests.outofband import drift_lab
 
 runner = CliRunner()
 LAB = CONFIGS / "lab" / "lab.yaml"
@@ -59,22 +60,7 @@ def _drift_the_cloud(state: Path) -> None:
     api = Api(sim_target(state))
     live = ops.read_for(api, ops.desired_state([LAB]).state)
     uuid = {k.to_str(): r.uuid for k, r in live.items()}
-    api.call(
-        "updateTrafficType", id=uuid["traffic_type:lab1/trunk/Guest"], kvmnetworklabel="cloudbr7"
-    )
-    api.call("updateVlanIpRange", id=uuid["public_range:lab1/203.0.113.10"], endip="203.0.113.90")
-    for r in api.list("listStorageNetworkIpRange", podid=uuid["pod:lab1/pod2"]):
-        api.call("deleteStorageNetworkIpRange", id=r["id"])
-    api.call(
-        "createVlanIpRange",
-        zoneid=uuid["zone:lab1"],
-        vlan=100,
-        gateway="203.0.113.1",
-        netmask="255.255.255.0",
-        startip="203.0.113.220",
-        endip="203.0.113.230",
-        forvirtualnetwork=True,
-    )
+    drift_lab(api, uuid, pod2=False)
     assert api.target.simulator is not None
     api.target.simulator.store.flush()
 

@@ -102,6 +102,15 @@ def test_apply_and_drift_with_zone_touch_only_that_zone(tmp_path: Path) -> None:
     assert _zones_of(_plan_json(tmp_path)) == {"fra1"}
 
 
+def test_a_zone_of_clusters_hosts_and_storage_keeps_them_under_zone(tmp_path: Path) -> None:
+    """--zone keeps what the config says of its cloud, the compute and storage it manages
+    too: with them dropped, the hosts and pools read back would be planned again."""
+    compute = str(CONFIGS / "compute")
+    assert _run("apply", compute, *_sim(tmp_path), "--yes").exit_code == ExitCode.OK
+    again = _run("plan", compute, *_sim(tmp_path), "--zone", "compute1")
+    assert again.exit_code == ExitCode.OK, again.stdout
+
+
 def test_a_saved_plan_keeps_its_zones_and_applies_exactly_them(tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     planned = _run("plan", REGION, *_sim(tmp_path), "--zone", "fra1", "--out", str(saved))

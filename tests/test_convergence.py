@@ -3,8 +3,9 @@
 Generated from the kinds table: a field added to a kind is covered without a new test, as
 long as its parser has a value generator below (the coverage test fails otherwise). Each
 edit starts from an example config applied to the simulator; an edit that `validate`
-refuses is the config not allowing it (counted, not applied); an edit that validates must
-apply cleanly and leave nothing to do.
+refuses, or that `plan` refuses with a located message before anything is applied (a pool
+the server could not delete), is the config not allowing it (counted, not applied); any
+other edit must apply cleanly and leave nothing to do.
 """
 
 from __future__ import annotations
@@ -22,12 +23,49 @@ import yaml
 
 from cstool import ops
 from cstool.cloud.api import Api, sim_target
+from cstool.errors import ConfigInvalid
+from cstool.model import details, secrets
 from cstool.model import values as v
 from cstool.model.kinds import KINDS, Field, Kind
 from cstool.simulator.transport import _SHARED
-from tests.conftest import CONFIGS
+from tests.conftest import CONFIGS, DATA
+from tests.secrets import EXAMPLE_NAMES, VALUES
 
-BASES = {"lab": CONFIGS / "lab" / "lab.yaml", "basic": CONFIGS / "basic" / "basic.yaml"}
+BASES = {
+    "lab": CONFIGS / "lab" / "lab.yaml",
+    "basic": CONFIGS / "basic" / "basic.yaml",
+    "compute": CONFIGS / "compute" / "zone.yaml",
+    # S3 and Swift stores are region-wide, and a cloud's image stores share one provider
+    # (StorageManagerImpl.discoverImageStore, SM:3938-3944): no example beside a zone's NFS
+    # store can hold one, so region_image_store starts from this small valid config
+    "region": DATA / "configs" / "valid" / "region-image-store.yaml",
+}
+S3_SECRET = "CSTOOL_TEST_S3_SECRET"  # what region-image-store.yaml references
+
+
+def _disabled(doc: Any) -> Any:
+    """The zones disabled: the server runs no system VMs in them (SecondaryStorageManagerImpl
+    .getScannablePools -> listEnabledNonEdgeZoneIds), so a pool can be replaced there, which
+    plan refuses where system VM volumes may be on it (SM.deleteDataStoreInternal)."""
+    out = copy.deepcopy(doc)
+    for zone in out.get("zones", []):
+        zone["enabled"] = False
+    return out
+
+
+# bases made from another one's document, tried after the bases above
+DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "compute-disabled": ("compute", _disabled),
+}
+
+
+def _document(base: str) -> Any:
+    if base in DERIVED:
+        source, change = DERIVED[base]
+        return change(_document(source))
+    return yaml.safe_load(BASES[base].read_text())
+
+
 REMOVE = object()  # the edit that drops the field from the config
 
 
@@ -68,8 +106,8 @@ def _spots(doc: Any, chain: list[Kind]) -> Iterator[Spot]:
 
 def _all_spots(kind: Kind) -> Iterator[tuple[str, list[int | str]]]:
     """(base name, path of container keys/indexes) of every entry of `kind`."""
-    for base, path in BASES.items():
-        doc = yaml.safe_load(path.read_text())
+    for base in [*BASES, *DERIVED]:
+        doc = _document(base)
         for spot in _spots(doc, _chain(kind)):
             yield base, _locate(doc, spot)
 
@@ -120,9 +158,41 @@ def _setting(f: Field, entry: Any, _parent: Any) -> list[Any]:
     return [f"{current}-1", f"{current}-2"]
 
 
-def _text(f: Field, _entry: Any, _parent: Any) -> list[Any]:
-    by_name = {"domain": ["a.example.org", "b.example.org"], "speed": ["1G", "40G"]}
+def _text(f: Field, entry: Any, _parent: Any) -> list[Any]:
+    by_name = {
+        "domain": ["a.example.org", "b.example.org"],
+        "speed": ["1G", "40G"],
+        "vcenter": ["vc2.example.com", "vc3.example.com"],
+        "username": ["admin", "operator"],
+        # a provider's names are case-sensitive (DataStoreProviderManagerImpl.providerMap)
+        # and a zone has one of each kind: the same one, then a name no provider has
+        "provider": [entry.get(f.name), "NoSuchProvider"],
+    }
     return by_name[f.name]
+
+
+def _url(f: Field, entry: Any, _parent: Any) -> list[Any]:
+    """Another path on the same server (a host's, a store's or a pool's)."""
+    current = str(entry.get(f.name) or "http://vc.example.com/dc1/c1")
+    return [f"{current.rstrip('/')}-{n}" for n in (1, 2)]
+
+
+def _count(f: Field, entry: Any, _parent: Any) -> list[Any]:
+    current = int(entry.get(f.name) or 1024)
+    return [current * 2, str(current * 4)]
+
+
+def _secret(f: Field, entry: Any, _parent: Any) -> list[Any]:
+    """References to the secrets every test run sets (tests/conftest.py)."""
+    return [{"env": name} for name in EXAMPLE_NAMES if {"env": name} != entry.get(f.name)]
+
+
+def _details(f: Field, entry: Any, _parent: Any) -> list[Any]:
+    """The entry's plain details with changed values (references kept), then one more."""
+    current = dict(entry.get(f.name) or {})
+    changed = {k: w if isinstance(w, dict) else f"{w}1" for k, w in current.items()}
+    changed = changed or {"cstool.note": "a"}
+    return [changed, {**changed, "cstool.note": "b"}]
 
 
 def _list(f: Field, _entry: Any, _parent: Any) -> list[Any]:
@@ -145,14 +215,20 @@ GENERATORS: dict[Any, Callable[[Field, Any, Any], list[Any]]] = {
     v.vlan_ranges: lambda f, e, p: [["600-650"], ["600-650", "700-710"]],
     v.labels: lambda f, e, p: [{"kvm": "cloudbr9"}, {"kvm": "cloudbr9", "xen": "xenbr9"}],
     v.setting_value: _setting,
+    v.url: _url,
+    v.pool_url: _url,
+    v.count: _count,
+    v.host_tags: lambda f, e, p: [["t1"], ["t1", "t2"]],
+    secrets.parse: _secret,
+    details.parse: _details,
 }
 
 
 def _generator(f: Field) -> Callable[[Field, Any, Any], list[Any]]:
     if f.parse in GENERATORS:
         return GENERATORS[f.parse]
-    if hasattr(f.parse, "choices"):  # one_of
-        return lambda f, e, p: list(f.parse.choices)
+    if hasattr(f.parse, "choices"):  # one_of, then each choice in another case
+        return lambda f, e, p: [*f.parse.choices, *(c.swapcase() for c in f.parse.choices)]
     if "str_list" in getattr(f.parse, "__qualname__", ""):
         return _list
     raise LookupError(f"no value generator for {f.parse!r}")
@@ -209,12 +285,22 @@ def _edit(doc: Any, kind: Kind, f: Field, path: list[int | str], value: Any) -> 
     return out
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _s3_secret() -> Iterator[None]:
+    """The secret the region base references, set as an operator sets it (tests/secrets.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(S3_SECRET, VALUES[S3_SECRET])
+        yield
+
+
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each base config applied once to a simulator; edits start from a copy of its state."""
     out = {}
-    for name, path in BASES.items():
-        state = tmp_path_factory.mktemp(name) / "sim.json"
+    for name in [*BASES, *DERIVED]:
+        folder = tmp_path_factory.mktemp(name)
+        state, path = folder / "sim.json", folder / "base.yaml"
+        path.write_text(yaml.safe_dump(_document(name), sort_keys=False))
         api = Api(sim_target(state))
         plan, live = ops.plan(api, ops.desired_state([path]).state)
         assert ops.apply(api, plan, live).ok
@@ -228,7 +314,11 @@ def _converge(api: Api, config: Path) -> str | None:
     checked = ops.check_config([config])
     if checked.errors:
         return "rejected"
-    plan, live = ops.plan(api, checked.state)
+    try:
+        plan, live = ops.plan(api, checked.state)
+    except ConfigInvalid as refused:  # refused against the live cloud, before any call
+        assert refused.problems and all(p.origin for p in refused.problems), refused.problems
+        return "rejected"
     report = ops.apply(api, plan, live, parallelism=1)
     if not report.ok:
         failed = [r for r in report.results if r.error]
@@ -244,6 +334,10 @@ FIXED_BY_SHAPE = {
     "zone.network_type": "Basic and Advanced zones differ in every part (traffic, ranges)",
     "zone.security_groups": "Basic zones always have them; Advanced-SG zones have no public side",
     "physical_network.broadcast_domain_range": "Advanced zones take only ZONE, Basic only POD",
+    # RM.updateCluster would take another hypervisor without checks, but the cluster's hosts
+    # (Simulator agent URLs, one address) and its pool's nfsmountopts (KVM and Simulator
+    # only) are the Simulator's: validate refuses them under any other hypervisor
+    "cluster.hypervisor": "its hosts and pools are made for the hypervisor they run",
 }
 
 
@@ -251,7 +345,7 @@ def _edit_chain(
     kind: Kind, f: Field, base: str, path: list[int | str], state: Path, tmp_path: Path
 ) -> list[tuple[str, str | None]]:
     """Apply each edit of the field at one spot in turn; (edit, None | "rejected")."""
-    doc = yaml.safe_load(BASES[base].read_text())
+    doc = _document(base)
     api = Api(sim_target(state))
     outcomes: list[tuple[str, str | None]] = []
     for value in _edits(kind, f, doc, path):

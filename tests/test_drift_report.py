@@ -19,6 +19,7 @@ from cstool.cloud.api import Api, sim_target
 from cstool.render import render_drift
 from cstool.render.rows import Drift, RunInfo
 from tests.conftest import CONFIGS, DATA
+from tests.outofband import ADDED_RANGE, drift_lab
 
 LAB = CONFIGS / "lab"
 runner = CliRunner()
@@ -32,22 +33,7 @@ def _drifted(state: Path) -> dict[str, str]:
     api = Api(sim_target(state))
     desired = ops.desired_state([LAB]).state
     uuid = {k.to_str(): str(r.uuid) for k, r in ops.read_for(api, desired).items()}
-    api.call("updateTrafficType", id=uuid["traffic_type:lab1/trunk/Guest"], kvmnetworklabel="br7")
-    api.call("updateVlanIpRange", id=uuid["public_range:lab1/203.0.113.10"], endip="203.0.113.90")
-    for r in api.list("listStorageNetworkIpRange", podid=uuid["pod:lab1/pod2"]):
-        api.call("deleteStorageNetworkIpRange", id=r["id"])
-    api.call("deletePod", id=uuid["pod:lab1/pod2"])
-    added = api.call(
-        "createVlanIpRange",
-        zoneid=uuid["zone:lab1"],
-        vlan=100,
-        gateway="203.0.113.1",
-        netmask="255.255.255.0",
-        startip="203.0.113.220",
-        endip="203.0.113.230",
-        forvirtualnetwork=True,
-    )
-    uuid["public_range:lab1/203.0.113.220"] = str(added["vlan"]["id"])
+    uuid[ADDED_RANGE] = drift_lab(api, uuid, label="br7")
     return uuid
 
 

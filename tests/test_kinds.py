@@ -15,26 +15,39 @@ from cstool.model.kinds import (
     Kind,
     base,
     children_of,
+    compute,
     default_of,
     network,
     settings,
+    storage,
 )
 from cstool.model.resources import Key
 
 # the table as it is read, stored and planned: name, phase, plane
 TABLE = [
     ("setting", 0, settings),
+    ("region_image_store", 5, storage),
     ("zone", 10, network),
     ("zone_setting", 20, settings),
+    ("zone_detail", 25, network),
     ("physical_network", 30, network),
     ("traffic_type", 40, network),
     ("provider", 50, network),
     ("guest_network", 70, network),
+    ("vmware_datacenter", 75, compute),
     ("pod", 80, network),
     ("management_range", 90, network),
     ("public_range", 100, network),
     ("storage_range", 110, network),
     ("guest_range", 120, network),
+    ("cluster", 121, compute),
+    ("cluster_setting", 122, compute),
+    ("host", 123, compute),
+    ("primary_storage", 124, storage),
+    ("staging_store", 125, storage),
+    ("image_store", 126, storage),
+    ("zone_primary_storage", 127, storage),
+    ("system_vm", 129, compute),
 ]
 
 
@@ -45,7 +58,8 @@ def test_the_table_has_every_kind_in_bring_up_order() -> None:
 
 @pytest.mark.parametrize(("name", "plane"), [(n, m) for n, _, m in TABLE])
 def test_each_kind_is_described_in_its_plane(name: str, plane: object) -> None:
-    owners = [m for m in (settings, network) if any(k.name == name for k in m.KINDS)]
+    planes = (settings, network, compute, storage)
+    owners = [m for m in planes if any(k.name == name for k in m.KINDS)]
     assert owners == [plane]
     assert KINDS[name] in plane.KINDS
 
@@ -53,11 +67,12 @@ def test_each_kind_is_described_in_its_plane(name: str, plane: object) -> None:
 def test_the_names_imported_from_the_kinds_package_stay() -> None:
     assert kinds_package.Field is base.Field and kinds_package.Kind is base.Kind
     assert kinds_package.NO_DEFAULT is base.NO_DEFAULT
-    assert [k.name for k in children_of(None)] == ["setting", "zone"]
+    assert [k.name for k in children_of(None)] == ["setting", "region_image_store", "zone"]
     assert [k.name for k in children_of("pod")] == [
         "management_range",
         "storage_range",
         "guest_range",
+        "cluster",
     ]
     zone = KINDS["zone"].field_map["security_groups"]
     assert default_of(zone, {}, {"network_type": "Basic"}) is True
@@ -80,7 +95,8 @@ def _needs(kind: Kind) -> list[tuple[str, list[str]]]:
 
 def test_each_kind_says_what_its_steps_wait_for() -> None:
     everything = ["pn/Public", "pn/Storage", "other/Public"]
-    assert {k.name: _needs(k) for k in KINDS.values() if k.needs} == {
+    # the network plane's kinds (tests/test_order_infra.py pins the compute and storage ones)
+    assert {k.name: _needs(k) for k in network.KINDS if k.needs} == {
         "provider": [("traffic_type", ["pn/Public", "pn/Storage"])],
         "guest_network": [("physical_network", everything), ("provider", everything)],
         "public_range": [

@@ -17,6 +17,7 @@ from cstool.model.loader import load
 from cstool.model.plan import make_plan
 from cstool.render import render_plan
 from tests.conftest import DATA, EXAMPLES
+from tests.outofband import drift_lab
 
 PLANS = DATA / "plans"
 CASES = sorted(p.name for p in PLANS.iterdir() if p.is_dir())
@@ -129,25 +130,7 @@ def test_drift_reports_exactly_what_changed_behind_our_back(sim_api: Api) -> Non
     assert ops.drift(sim_api, desired).in_sync
     live = ops.read_for(sim_api, desired)
     uuid = {k.to_str(): r.uuid for k, r in live.items()}
-    sim_api.call(
-        "updateTrafficType", id=uuid["traffic_type:lab1/trunk/Guest"], kvmnetworklabel="cloudbr7"
-    )
-    sim_api.call(
-        "updateVlanIpRange", id=uuid["public_range:lab1/203.0.113.10"], endip="203.0.113.90"
-    )
-    for r in sim_api.list("listStorageNetworkIpRange", podid=uuid["pod:lab1/pod2"]):
-        sim_api.call("deleteStorageNetworkIpRange", id=r["id"])
-    sim_api.call("deletePod", id=uuid["pod:lab1/pod2"])
-    sim_api.call(
-        "createVlanIpRange",
-        zoneid=uuid["zone:lab1"],
-        vlan=100,
-        gateway="203.0.113.1",
-        netmask="255.255.255.0",
-        startip="203.0.113.220",
-        endip="203.0.113.230",
-        forvirtualnetwork=True,
-    )
+    drift_lab(sim_api, uuid)
     found = ops.drift(sim_api, desired)
     assert {c.key.to_str(): dict(c.fields) for c in found.changed} == {
         "traffic_type:lab1/trunk/Guest": {

@@ -28,6 +28,12 @@ INVALID = DATA / "configs" / "invalid"
 
 # invalid cases the schema catches -> the paths of the values or entries it flags
 CAUGHT: dict[str, set[tuple[Any, ...]]] = {
+    # a secret field takes only {env: NAME} or {file: PATH}; secrets inside details and URLs
+    # are the network rules' (a details value or URL is text to the schema)
+    "infra-secrets": {
+        ("zones", 0, "pods", 0, "clusters", 0, "hosts", 0, "password"),
+        ("zones", 0, "pods", 0, "clusters", 0, "hosts", 1, "password", "env"),
+    },
     "bad-enum": {("zones", 0, "network_type")},
     "bad-ip": {("zones", 0, "pods", 0, "management_ranges", 0, "start")},
     "bad-netmask": {("zones", 0, "pods", 0, "netmask")},

@@ -22,7 +22,7 @@ DATA_API = Path(__file__).resolve().parent / "data" / "api"
 KNOWN_DIVERGENCES: dict[str, str] = {}
 
 
-# Real CloudStack commands outside the spec's 91 infrastructure commands: tests replay real
+# Real CloudStack commands outside the spec's 98 infrastructure commands: tests replay real
 # answers to them captured by other clients (tests/data/real, test_record.py). The spec cannot
 # check their requests, so only those are let through; a misspelt command still fails.
 BEYOND_THE_SPEC = frozenset(
@@ -158,7 +158,10 @@ ZONE = "5f0c4a8e-7d1b-4c39-9b7e-2f6a1d3c8e90"  # a lower-case UUID, as the serve
 
 
 def test_the_spec_is_the_packaged_one_from_the_named_commit() -> None:
-    assert len(apispec.commands()) == 91
+    # The packaged copy extends the shared 91-command spec with the 7 commands that clusters,
+    # hosts and their tear-down need (updateHostPassword, listSystemVms, destroySystemVm and the
+    # four VMware DC commands), extracted from their Cmd.java at the same commit.
+    assert len(apispec.commands()) == 98
     assert apispec.SOURCE_COMMIT in apispec.command("createZone").raw["source"]  # type: ignore[union-attr]
     create = apispec.command("createPhysicalNetwork")
     assert create is not None and create.is_async and create.async_create
@@ -168,6 +171,59 @@ def test_the_spec_is_the_packaged_one_from_the_named_commit() -> None:
         == "org.apache.cloudstack.api.command.admin.network.CreatePhysicalNetworkCmd"
     )
     assert apispec.command("createzone") is None  # command names are case-sensitive
+
+
+@pytest.mark.parametrize(
+    ("command", "mode", "envelope", "object_name", "source"),
+    [
+        ("updateHostPassword", "sync", "updatehostpasswordresponse", None, "UpdateHostPasswordCmd"),
+        ("listSystemVms", "sync", "listsystemvmsresponse", "systemvm", "ListSystemVMsCmd"),
+        ("destroySystemVm", "async", "destroysystemvmresponse", "systemvm", "DestroySystemVmCmd"),
+        ("addVmwareDc", "sync", "addvmwaredcresponse", "vmwaredc", "AddVmwareDcCmd"),
+        ("listVmwareDcs", "sync", "listvmwaredcsresponse", "VMwareDC", "ListVmwareDcsCmd"),
+        ("removeVmwareDc", "sync", "removevmwaredcresponse", None, "RemoveVmwareDcCmd"),
+        ("updateVmwareDc", "sync", "updatevmwaredcresponse", "vmwaredc", "UpdateVmwareDcCmd"),
+    ],
+)
+def test_the_commands_added_to_the_shared_spec(
+    command: str, mode: str, envelope: str, object_name: str | None, source: str
+) -> None:
+    spec = apispec.command(command)
+    assert spec is not None
+    assert ("async" if spec.is_async else "sync") == mode and not spec.async_create
+    assert spec.response_name == envelope and spec.response_object == object_name
+    assert f"/{source}.java@" in spec.raw["source"] and apispec.SOURCE_COMMIT in spec.raw["source"]
+
+
+def test_the_added_commands_check_requests_and_answers_as_the_server_has_them() -> None:
+    # listVmwareDcs: zoneid is required and the list key keeps its case (ListVmwareDcsCmd:97)
+    assert any("'zoneid'" in p for p in apispec.check_request("listVmwareDcs", {}))
+    dc = {"id": ZONE, "name": "dc1", "vcenter": "vc.example", "zoneid": 1}
+    good = {"listvmwaredcsresponse": {"count": 1, "VMwareDC": [dc]}}
+    assert apispec.check_response("listVmwareDcs", good) == []
+    lower = {"listvmwaredcsresponse": {"count": 1, "vmwaredc": [dc]}}
+    assert any("key 'vmwaredc'" in p for p in apispec.check_response("listVmwareDcs", lower))
+    # updateHostPassword: username and password are required, the flag has its own name
+    sent = {"hostid": ZONE, "username": "root", "password": "x", "update_passwd_on_host": "true"}
+    assert apispec.check_request("updateHostPassword", sent) == []
+    assert any("'username'" in p for p in apispec.check_request("updateHostPassword", {}))
+    assert (
+        apispec.check_response(
+            "updateHostPassword", {"updatehostpasswordresponse": {"success": True}}
+        )
+        == []
+    )
+    # destroySystemVm answers a job id; its result is the system VM
+    assert (
+        apispec.check_response("destroySystemVm", {"destroysystemvmresponse": {"jobid": ZONE}})
+        == []
+    )
+    job = {**JOB, "jobresult": {"systemvm": {"id": ZONE, "systemvmtype": "secondarystoragevm"}}}
+    assert apispec.check_job_result("destroySystemVm", job) == []
+    assert (
+        apispec.check_request("listSystemVms", {"zoneid": ZONE, "systemvmtype": "consoleproxy"})
+        == []
+    )
 
 
 def test_every_simulator_command_is_in_the_spec_with_its_mode_and_list_key() -> None:

@@ -53,6 +53,7 @@ def test_all_examples_together_form_a_valid_region() -> None:
         "basic1",
         "fra1",
         "fra2",
+        "compute1",
     }
 
 

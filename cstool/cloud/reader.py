@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from cstool.cloud.api import Api
-from cstool.errors import CstoolError
+from cstool.errors import ApiError, CstoolError
 from cstool.model.kinds import KINDS, Kind
 from cstool.model.resources import Key, Resource, State
 
@@ -24,6 +24,8 @@ Call = tuple[str, tuple[tuple[str, Any], ...]]
 # The API servlet serves concurrent reads; a throttled account (api.throttling.*) is
 # answered 429 and waited for (waits.Patient)
 WORKERS = 32
+# ApiErrorCode.UNSUPPORTED_ACTION_ERROR: ApiServer.handleRequest's answer to an unknown command
+UNKNOWN_COMMAND = 432
 
 
 def _call_of(kind: Kind, parent_id: str | None = None) -> Call:
@@ -33,15 +35,24 @@ def _call_of(kind: Kind, parent_id: str | None = None) -> Call:
     return kind.read.command, tuple(sorted(params.items()))
 
 
-def read_live(api: Api, zone_settings: Iterable[str] | None = None) -> State:
+def read_live(
+    api: Api,
+    zone_settings: Iterable[str] | None = None,
+    infra: bool = False,
+    infra_zones: Iterable[str] | None = None,
+) -> State:
     """Read the whole cloud. zone_settings: the zones whose on-demand kinds (scoped settings)
-    to read; None reads them for every zone.
+    to read; None reads them for every zone. infra: read the compute and storage kinds
+    (Kind.opt_in: clusters, hosts, pools, stores, system VMs) too; a config that models none
+    of them reads nothing more than before. infra_zones: the zones whose on-demand opt-in
+    kinds (a VMware datacenter) to read; None reads them for every zone.
 
     Every list call goes out at once (at most WORKERS in flight), and the calls made once per
     parent (listTrafficTypes per physical network) go out as soon as their parents are known,
     not after every other list has answered. Resources are added in the kinds table's order
     whatever order the answers come in, so the State is the same from run to run."""
-    global_kinds = [k for k in KINDS.values() if not k.read.per_parent]
+    kinds = [k for k in KINDS.values() if infra or not _opt_in(k)]
+    global_kinds = [k for k in kinds if not k.read.per_parent]
     calls = sorted({_call_of(k) for k in global_kinds if k.read.explode is None})
     state: State = State()
     ids: dict[tuple[str, str], Key] = {}
@@ -59,15 +70,31 @@ def read_live(api: Api, zone_settings: Iterable[str] | None = None) -> State:
                 kind = global_kinds[built]
                 _add_kind(kind, _items(kind, answers), state, ids)
                 built += 1
-                for job in _per_parent_calls(kind, state, zone_settings):
+                for job in _per_parent_calls(kind, kinds, state, zone_settings, infra_zones):
                     jobs.append(job)
-                    later.append(pool.submit(api.list, job[1][0], **dict(job[1][1])))
+                    lister = _plugin_list if _opt_in(KINDS[job[0]]) else _list
+                    later.append(pool.submit(lister, api, job[1][0], **dict(job[1][1])))
         per_parent = [f.result() for f in later]
     rank = {name: n for n, name in enumerate(KINDS)}  # added in the table's order, as ever
     answered = sorted(zip(jobs, per_parent, strict=True), key=lambda j: rank[j[0][0]])
     for (kind_name, _call, parent_uuid), items in answered:
         _add_kind(KINDS[kind_name], [dict(i, _parent=parent_uuid) for i in items], state, ids)
     return state
+
+
+def _list(api: Api, command: str, **params: Any) -> list[dict[str, Any]]:
+    return api.list(command, **params)
+
+
+def _plugin_list(api: Api, command: str, **params: Any) -> list[dict[str, Any]]:
+    """A list command of a hypervisor plugin (listVmwareDcs): a server without the plugin
+    answers 432, the code ApiServer gives a command it does not know, and then holds none."""
+    try:
+        return api.list(command, **params)
+    except ApiError as exc:
+        if exc.code == UNKNOWN_COMMAND:
+            return []
+        raise
 
 
 def _answered(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> bool:
@@ -83,17 +110,33 @@ def _items(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> list[dic
     return answers[_call_of(kind)]
 
 
+def _opt_in(kind: Kind) -> bool:
+    """Whether a kind is read only when the config opts in (itself or an ancestor)."""
+    while True:
+        if kind.opt_in:
+            return True
+        if kind.parent is None:
+            return False
+        kind = KINDS[kind.parent]
+
+
 def _per_parent_calls(
-    parent: Kind, state: State, zones: Iterable[str] | None
+    parent: Kind,
+    kinds: Iterable[Kind],
+    state: State,
+    zones: Iterable[str] | None,
+    infra_zones: Iterable[str] | None,
 ) -> list[tuple[str, Call, str | None]]:
     """(kind, call, parent uuid) for the kinds listed once per resource of `parent`."""
     wanted = None if zones is None else set(zones)
+    wanted_infra = None if infra_zones is None else set(infra_zones)
     out = []
-    for kind in KINDS.values():
+    for kind in kinds:
         if not kind.read.per_parent or kind.parent != parent.name:
             continue
+        only = wanted_infra if _opt_in(kind) else wanted
         for each in state.of_kind(parent.name):
-            if kind.read.on_demand and wanted is not None and each.key.path[0] not in wanted:
+            if kind.read.on_demand and only is not None and each.key.path[0] not in only:
                 continue
             out.append((kind.name, _call_of(kind, each.uuid), each.uuid))
     return out

@@ -70,9 +70,21 @@ URL_FIELDS = frozenset({"url", "uri", "endpoint", "path", "value"})
 def _scrub_field(name: str, value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str) and is_credential_name(name):
         return REDACTED
+    if isinstance(value, list) and name.lower().endswith("details"):
+        return [_scrub_pair(v, secrets) for v in value]
     if isinstance(value, str) and name.lower() in URL_FIELDS:
         return without_url_passwords(_without_secrets(value, secrets))
     return _scrub(value, secrets)
+
+
+def _scrub_pair(entry: Any, secrets: tuple[str, ...]) -> Any:
+    """One entry of a details list in an answer ({name|key, value}, e.g. an image store's
+    ImageStoreDetailResponse): its value is redacted when its name is a credential's."""
+    if isinstance(entry, Mapping) and "value" in entry:
+        named = entry.get("name", entry.get("key"))
+        if isinstance(named, str) and is_credential_name(named):
+            return {**_scrub(entry, secrets), "value": REDACTED}
+    return _scrub(entry, secrets)
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:

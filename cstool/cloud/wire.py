@@ -85,14 +85,33 @@ def without_url_passwords(value: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}@", value)
 
 
+# a map parameter in key/value form: details[0].key=password&details[0].value=...
+_PAIR_VALUE = re.compile(r"^(?P<map>.+\[\d+\])\.value$", re.IGNORECASE)
+
+
+def pair_is_credential(name: str, params: Mapping[str, object]) -> bool:
+    """True when `name` is the value half of a key/value map entry whose key half names a
+    credential (addImageStore, createSecondaryStagingStore and updateZone take `details` in
+    this form). A short secret is never found by its value, so it is found by its pair."""
+    match = _PAIR_VALUE.match(name)
+    if match is None:
+        return False
+    for half in ("key", "name"):
+        for candidate, key in params.items():
+            if candidate.lower() == f"{match['map']}.{half}".lower() and isinstance(key, str):
+                return is_credential_name(key)
+    return False
+
+
 def meaningful(params: Mapping[str, str]) -> dict[str, str]:
     """The parameters that identify a request: no signing parameters, credentials redacted
-    by name (values are kept exactly otherwise)."""
+    by name, or by the name their key/value pair gives (values are kept exactly otherwise)."""
     out = {}
     for name, value in sorted(params.items()):
         if name.lower() in SIGNING:
             continue
-        out[name] = REDACTED if is_credential_name(name) else without_url_passwords(str(value))
+        secret = is_credential_name(name) or pair_is_credential(name, params)
+        out[name] = REDACTED if secret else without_url_passwords(str(value))
     return out
 
 

@@ -7,7 +7,7 @@ kinds CloudStack creates by itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -53,7 +53,14 @@ def is_empty(value: Any) -> bool:
 
 def compared(f: Field, want: Any, have: Any) -> tuple[Any, Any] | None:
     """(old, new) when the field differs, else None. Partial mappings compare named keys;
-    an absent value is compared only when the API can clear the field."""
+    an absent value is compared only when the API can clear the field. Write-only fields
+    (a password, a host's URL) are never returned, so never compared; nor is a field a live
+    server does not list (absent_unknown: a key older versions lack)."""
+    if f.write_only or f.secret or (f.absent_unknown and have is None):
+        return None
+    if f.compare_as is not None and want is not None and have is not None:
+        if f.compare_as(want) == f.compare_as(have):
+            return None
     if f.partial and isinstance(want, Mapping):
         have_map = have if isinstance(have, Mapping) else {}
         old = {k: have_map.get(k, "") for k in want}
@@ -117,9 +124,7 @@ def present(state: State) -> State:
     """The state without its absent entries: what the config wants to exist."""
     if not any(is_absent(r) for r in state.values()):
         return state
-    out = State({k: r for k, r in state.items() if not is_absent(r)})
-    out.cloud, out.duplicates, out.ignore = state.cloud, state.duplicates, state.ignore
-    return out
+    return state.like({k: r for k, r in state.items() if not is_absent(r)})
 
 
 def diff(desired: State, live: State) -> Diff:
@@ -127,6 +132,7 @@ def diff(desired: State, live: State) -> Diff:
     unmanaged for the rest of the cloud, but what the config's `ignore:` rules name, which is
     ignored (and not in the base of the safety threshold: it is never deleted)."""
     wanted = present(desired)
+    live = aliased(wanted, in_scope(desired, live))
     changes: list[Change] = []
     for key, want in wanted.items():
         have = live.get(key)
@@ -138,7 +144,9 @@ def diff(desired: State, live: State) -> Diff:
     deletes = _displaced(wanted, live) + _absent(desired, wanted, live)
     deleted = {c.key for c in deletes}
     outside = [r for k, r in live.items() if k not in wanted and k not in deleted]
-    unmanaged, ignored = split_ignored((r for r in outside if not is_auto(r, live)), desired.ignore)
+    unmanaged, ignored = split_ignored(
+        (r for r in outside if not is_auto(r, live) or _orphaned(r, wanted)), desired.ignore
+    )
     managed = sum(1 for k in wanted if k in live and not KINDS[k.kind].auto_created)
     # what absent entries delete (with what lives under them) is managed: it counts in the
     # base of the safety threshold, so deleting a whole zone this way still needs --force
@@ -159,7 +167,9 @@ def _absent(desired: State, wanted: State, live: State) -> list[Change]:
         out += [
             Change(Action.DELETE, k, res, r)
             for k, r in live.items()
-            if _under(k, tops) and k not in wanted and not is_auto(r, live)
+            if _under(k, tops)
+            and k not in wanted
+            and (not is_auto(r, live) or KINDS[k.kind].torn_down_with_parent)
         ]
         out.append(Change(Action.DELETE, res.key, res, have))
     return out
@@ -213,3 +223,72 @@ def _cascade(changes: list[Change], desired: State, live: State) -> list[Change]
     ]
     again = [Change(Action.CREATE, k, r, None) for k, r in desired.items() if _under(k, replaced)]
     return kept + gone + again
+
+
+# --- compute and storage: opt-in zones, hosts known by address, torn down with the zone ------
+
+MANAGES_INFRA = "manages_infra"  # the loader's flag on a zone that opts in (loader.py)
+
+
+def manages_infra(desired: State, key: Key) -> bool:
+    """Whether the config manages the opt-in kinds at `key`: in a zone whose YAML opts in
+    (or that it does not have, or marks absent: a zone to delete is torn down whole), and,
+    outside every zone
+    (region image stores), when the config opts in anywhere."""
+    zone = key.zone
+    if zone is None:
+        return desired.infra
+    res = desired.get(Key("zone", (zone,)))
+    return res is None or is_absent(res) or bool(res.extra.get(MANAGES_INFRA))
+
+
+def in_scope(desired: State, live: State) -> State:
+    """The live state without the opt-in kinds (clusters, hosts, storage) of the zones whose
+    config does not manage them (plan §0.2): there they are neither drift nor unmanaged."""
+    if not any(KINDS[k.kind].opt_in and not manages_infra(desired, k) for k in live):
+        return live
+    return live.like(
+        {
+            k: r
+            for k, r in live.items()
+            if not (KINDS[k.kind].opt_in and not manages_infra(desired, k))
+        }
+    )
+
+
+def aliased(desired: State, live: State) -> State:
+    """The live state with each object the config names by an alias re-keyed to the config's
+    key: a host written by its IP address is the live host of that `ipaddress` in the same
+    cluster (the server names hosts after their agent and never returns the URL). Only a
+    live object no desired key names is taken, and each at most once."""
+    moves: dict[Key, Key] = {}
+    for key in desired:
+        aliases = KINDS[key.kind].read.aliases
+        if not aliases or key in live:
+            continue
+        for sibling in live.children(key.parent(), key.kind):
+            if sibling.key in desired or sibling.key in moves:
+                continue
+            if any(str(sibling.extra.get(a)) == key.path[-1] for a in aliases):
+                moves[sibling.key] = key
+                break
+    if not moves:
+        return live
+    out = live.like({})
+    for key, res in live.items():
+        new = moves.get(key)
+        if new is not None:
+            res = replace(res, key=new)
+            res = replace(res, extra={**res.extra, ALIASED: key.path[-1]})
+        out.add(res)
+    return out
+
+
+ALIASED = "aliased_from"  # a re-keyed live object's extra: the name the server gives it
+
+
+def _orphaned(res: Resource, wanted: State) -> bool:
+    """An object CloudStack made that goes with its parent (a system VM with its zone): it is
+    unmanaged, so prunable, only when the config no longer has that parent."""
+    kind = KINDS[res.key.kind]
+    return kind.torn_down_with_parent and res.key.parent() not in wanted

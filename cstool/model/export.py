@@ -110,6 +110,8 @@ def _sorted(kind: Kind, items: list[Resource]) -> list[Resource]:
 def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
     entry: dict[str, Any] = {kind.key: res.key.path[-1]}
     for f in kind.fields:
+        if f.write_only or f.secret:
+            continue  # never returned: a live state has none, and no value is ever written
         value = res.values.get(f.name)
         if (
             value is None

@@ -167,3 +167,38 @@ def of_key(parse: Callable[[Any], Any]) -> Schema:
     if choices is not None:
         return enum(choices)
     return _BY_PARSER.get(parse, TEXT)
+
+
+# model/secrets.parse: a reference to where the value is read at apply time, never a value
+SECRET: Schema = {
+    "type": "object",
+    "description": "a reference, never the value: {env: NAME} or {file: /path}",
+    "properties": {
+        "env": {
+            "type": "string",
+            "pattern": r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$",
+            "description": "the environment variable that holds the value at apply time",
+        },
+        "file": {
+            "type": "string",
+            "pattern": r"\S",
+            "description": "the file that holds the value (one trailing newline is dropped)",
+        },
+    },
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
+# values.url: a URL with a scheme
+URL: Schema = {"type": "string", "pattern": r"^\s*[A-Za-z][A-Za-z0-9+.-]*://"}
+STATE: Schema = enum(v.HOST_STATES)
+# a count of bytes or IOPS (values.count)
+COUNT: Schema = {
+    "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]
+}
+# details: name -> a plain value, or a reference for a credential
+DETAILS: Schema = {
+    "type": "object",
+    "additionalProperties": {"anyOf": [{"type": SCALAR_TYPES}, SECRET]},
+}
+TAGS: Schema = some(ONE_NAME, 100)

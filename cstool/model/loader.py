@@ -566,7 +566,10 @@ def model_for(kind_name: str | None) -> type[BaseModel]:
     extra: dict[str, Any] = {}
     if kind is not None and kind.style == "list":
         key_doc = f"the {_what(kind)}'s {KEY_DOCS.get(kind.key, kind.key)}: its identity"
-        fields[kind.key] = (_typed(kind.key_parse, jt.of_key(kind.key_parse), key_doc), ...)
+        if kind.key_default is not None:  # e.g. a host is called by its URL's host
+            key_doc += f" ({(kind.key_default.__doc__ or '').strip().splitlines()[0]})"
+        required = ... if kind.key_default is None else None
+        fields[kind.key] = (_typed(kind.key_parse, jt.of_key(kind.key_parse), key_doc), required)
         for f in kind.fields:
             # required unless the entry is `absent: true` (checked by _missing_required)
             fields[f.name] = (_typed(f.parse, f.json_type, f.doc), None)
@@ -1071,6 +1074,12 @@ def _walk_entry(
 ) -> None:
     ident = getattr(entry, kind.key)
     values = {f.name: got for f in kind.fields if (got := getattr(entry, f.name)) is not None}
+    if ident is None and kind.key_default is not None:
+        try:
+            ident = kind.key_parse(kind.key_default(values))
+        except ValueError as exc:
+            builder.problems.append(Problem(located.origin(node), str(exc)))
+            return
     if getattr(entry, ABSENT):
         _walk_absent(kind, path, ident, values, node, located, builder, order)
         return
@@ -1080,11 +1089,39 @@ def _walk_entry(
             values[f.name] = default_of(f, values, zone_values)
     pairs = located.pairs(node)
     origins = {f.name: located.origin(pairs[f.name][1]) for f in kind.fields if f.name in pairs}
+    extra = {MANAGES_INFRA: True} if kind.name == "zone" and _opts_in(node, located) else {}
+    if extra or (kind.opt_in and not kind.in_zone):
+        builder.state.infra = True
     res = Resource(
-        Key(kind.name, (*path, ident)), values, located.origin(node), origins, order=order
+        Key(kind.name, (*path, ident)),
+        values,
+        located.origin(node),
+        origins,
+        extra=extra,
+        order=order,
     )
     if builder.add(res, f"{kind.name.replace('_', ' ')} '{'/'.join(res.key.path)}'"):
         _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
+
+
+# the Resource.extra flag of a zone whose YAML manages its compute and storage (plan §0.2)
+MANAGES_INFRA = "manages_infra"
+# the keys of a zone, and of its pods, that opt it in, even as empty lists
+INFRA_ZONE_KEYS = ("primary_storage", "secondary_storage", "staging_storage", "vmware_datacenters")
+INFRA_POD_KEYS = ("clusters",)
+
+
+def _opts_in(zone: Node, located: Located) -> bool:
+    """Whether a zone entry manages compute and storage: it writes one of INFRA_ZONE_KEYS,
+    or a pod of it writes `clusters`. Other zones' clusters, hosts and stores are neither
+    drift nor unmanaged, so configs that do not model them see nothing new."""
+    pairs = located.pairs(zone)
+    if any(k in pairs for k in INFRA_ZONE_KEYS):
+        return True
+    pods = pairs.get("pods")
+    if pods is None or not isinstance(pods[1], SequenceNode):
+        return False
+    return any(k in located.pairs(pod) for pod in pods[1].value for k in INFRA_POD_KEYS)
 
 
 def _walk_absent(

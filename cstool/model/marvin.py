@@ -1,7 +1,12 @@
 """Marvin deployDataCenter configs (JSON after '#' lines) -> the cstool config format.
 
-What cstool does not model yet (clusters, hosts, storage, external devices, Advanced-SG
-shared networks) is reported as a warning naming each item, never dropped silently. Pure.
+Clusters, hosts, primary storage (cluster and zone-wide), image stores (NFS in the zone, S3
+and Swift region-wide), cache (staging) stores, a VMware datacenter and zone details convert
+as deployDataCenter sends them (tools/marvin/marvin/deployDataCenter.py). Credentials never
+reach the YAML: each becomes an `{env: NAME}` reference, one name per distinct value, and
+`Converted.notes` says which variables to set (never their values). What cstool does not
+model (external devices, Advanced-SG shared networks) is reported as a warning naming each
+item, never dropped silently. Pure.
 
 A Marvin file is anyone's hand-edited JSON, so every value is read through `Part`, which
 knows where it is (a JSON path such as `zones[0].pods[1].gateway`): a missing name, a value
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from cstool.errors import CstoolError
+from cstool.model import secrets as secret_refs
 from cstool.model import settings as catalog
 from cstool.model import values as v
 
@@ -31,6 +37,52 @@ HINT = "fix that value in the Marvin config and run import-marvin again"
 class Converted:
     config: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # what to do before apply (the environment variables the references name): not warnings,
+    # as nothing was lost in the conversion
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Secrets:
+    """Literal credentials of a Marvin config -> `{env: NAME}` references.
+
+    The first distinct value of a kind of credential gets the base name (CSTOOL_HOST_PASSWORD),
+    the next ones `_2`, `_3`, ... in the order they appear, so equal values share a variable.
+    The notes name each variable and what uses it, never a value."""
+
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (base, value) -> name
+    used: dict[str, list[str]] = field(default_factory=dict)  # name -> the objects using it
+    what: dict[str, str] = field(default_factory=dict)  # name -> "password of"
+
+    def ref(self, base: str, value: str, what: str, where: str) -> dict[str, str]:
+        """The reference for `value`, the `what` (e.g. "password of") `where` (host a/b/c/d)."""
+        name = self.names.get((base, value))
+        if name is None:
+            taken = sum(1 for b, _ in self.names if b == base)
+            name = base if taken == 0 else f"{base}_{taken + 1}"
+            self.names[(base, value)] = name
+        self.used.setdefault(name, []).append(where)
+        self.what[name] = what
+        return {"env": name}
+
+    def notes(self) -> list[str]:
+        out = []
+        for name, users in self.used.items():
+            holder = users[0] if len(users) == 1 else f"{len(users)} objects ({users[0]}, ...)"
+            out.append(
+                f"set {name} in the environment before apply: the {self.what[name]} "
+                f"{holder} (read at apply time, never written to the config)"
+            )
+        return out
+
+
+@dataclass
+class _Infra:
+    """What the compute and storage conversion adds beside a zone: the region-wide image
+    stores (S3, Swift; no zone) and the secret references."""
+
+    secrets: _Secrets = field(default_factory=_Secrets)
+    region: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _what(value: Any) -> str:
@@ -164,7 +216,11 @@ def convert(data: Mapping[str, Any], name: str = "<Marvin config>") -> Converted
     settings = _settings(root.items("globalConfig"), out.warnings)
     if settings:
         out.config["settings"] = settings
-    out.config["zones"] = [_zone(z, out.warnings) for z in root.items("zones")]
+    infra = _Infra()
+    out.config["zones"] = [_zone(z, out.warnings, infra) for z in root.items("zones")]
+    if infra.region:
+        out.config = {"region_secondary_storage": infra.region, **out.config}
+    out.notes = infra.secrets.notes()
     run = [k for k in data if k in RUN_SETTINGS]
     if run:
         out.warnings.append(
@@ -228,7 +284,7 @@ ZONE_KEYS = frozenset(
 )
 
 
-def _zone(z: Part, warn: list[str]) -> dict[str, Any]:
+def _zone(z: Part, warn: list[str], infra: _Infra) -> dict[str, Any]:
     name = z.need("name").name()
     kind = z.need("networktype").parsed(v.one_of(("Advanced", "Basic")))
     given_sg = z.get("securitygroupenabled")
@@ -262,8 +318,15 @@ def _zone(z: Part, warn: list[str]) -> dict[str, Any]:
         t["type"] == "Public" for pn in zone["physical_networks"] for t in pn["traffic"]
     )
     _zone_ranges(zone, z, kind, sg, has_public, warn)
-    zone["pods"] = [_pod(name, p, warn) for p in z.items("pods")]
-    _zone_skipped(name, z, warn)
+    zone_pools: list[dict[str, Any]] = []
+    dcs: list[dict[str, Any]] = []
+    zone["pods"] = [_pod(name, p, warn, infra, zone_pools, dcs) for p in z.items("pods")]
+    _zone_infra(zone, z, warn, infra, zone_pools, dcs)
+    warn.extend(
+        f"zone {name}: skipped key '{k}': not modelled by cstool"
+        for k in z.value
+        if k not in ZONE_KEYS
+    )
     return zone
 
 
@@ -288,32 +351,175 @@ def _zone_ranges(
         )
 
 
-def _zone_skipped(name: str, z: Part, warn: list[str]) -> None:
-    """Warnings for what a zone holds that cstool does not model."""
-    for key, what in (
-        ("secondaryStorages", "secondary storage"),
-        ("cacheStorages", "cache storage"),
-        ("primaryStorages", "zone-wide primary storage"),
-    ):
-        for item in z.items(key):
-            shown = _opt_text(item, "url") or _opt_text(item, "name")
-            warn.append(f"zone {name}: skipped {what} {shown}: storage is not modelled yet")
-    vmwaredc = z.get("vmwaredc")
-    if vmwaredc is not None and any(vmwaredc.obj().value.values()):
-        warn.append(
-            f"zone {name}: skipped vmwaredc {_opt_text(vmwaredc, 'name')}: not modelled yet"
-        )
+def _zone_infra(
+    zone: dict[str, Any],
+    z: Part,
+    warn: list[str],
+    infra: _Infra,
+    pools: list[dict[str, Any]],
+    dcs: list[dict[str, Any]],
+) -> None:
+    """A zone's storage, VMware datacenter and details (deployDataCenter.deploy: cache stores,
+    then image stores, then zone-wide pools, then updateZone details, MV:833-849). Each key is
+    written only when the Marvin zone has entries, so a zone without any does not opt in to
+    compute and storage management."""
+    name = zone["name"]
     details = z.get("details")
-    if details is not None:
-        if not isinstance(details.value, dict | list):
-            details.fail(f"expected an object or a list, not {_what(details.value)}")
-        for i, key in enumerate(details.value):
-            shown = key if isinstance(details.value, dict) else details.child(i).value
-            warn.append(f"zone {name}: skipped zone detail {_short(shown)}: not modelled yet")
+    if details is not None and _pairs(details):
+        zone["details"] = dict(_pairs(details))
+    vmwaredc = z.get("vmwaredc")
+    if vmwaredc is not None:
+        _vmware_dc(name, vmwaredc, infra, dcs)
+    if dcs:
+        zone["vmware_datacenters"] = dcs
+    staging = [_staging(name, c, warn, infra) for c in z.items("cacheStorages")]
+    if staging:
+        zone["staging_storage"] = staging
+    stores = [_image_store(name, s, warn, infra) for s in z.items("secondaryStorages")]
+    in_zone = [store for store in stores if store is not None]
+    if in_zone:
+        zone["secondary_storage"] = in_zone
+    pools.extend(
+        _pool(f"{name}", p, warn, infra, zone_wide=True) for p in z.items("primaryStorages")
+    )
+    if pools:
+        zone["primary_storage"] = pools
+
+
+def _pairs(details: Part) -> list[tuple[str, Any]]:
+    """Marvin's details: an object {name: value}, or a list of {key, value} objects (or of
+    objects whose every member is a detail); [] and {} are none (MV:265-267, 370-375)."""
+    if isinstance(details.value, dict):
+        return [(str(k), _detail_value(details.child(k))) for k in details.value]
+    if not isinstance(details.value, list):
+        details.fail(f"expected an object or a list, not {_what(details.value)}")
+    out: list[tuple[str, Any]] = []
+    for item in (details.child(i).obj() for i in range(len(details.value))):
+        if set(item.value) == {"key", "value"}:
+            out.append((item.need("key").name(), _detail_value(item.child("value"))))
+        else:
+            out.extend((str(k), _detail_value(item.child(k))) for k in item.value)
+    return out
+
+
+def _detail_value(part: Part) -> str:
+    """A detail's value as the API sends it: text; JSON true/false as "true"/"false"."""
+    if isinstance(part.value, bool):
+        return "true" if part.value else "false"
+    if part.value is None:
+        return ""
+    return part.text()
+
+
+def _secret_details(
+    pairs: list[tuple[str, Any]], base: str, where: str, infra: _Infra
+) -> dict[str, Any]:
+    """Details with every credential-named value (secretkey, accesskey, password, Swift's
+    key) replaced by a reference."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if secret_refs.is_credential_key(key) and value:
+            env = f"{base}_{_env_part(key)}"
+            out[key] = infra.secrets.ref(env, value, f"{key} of", where)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_part(text: str) -> str:
+    """A piece of an environment variable name: letters, digits and _, in upper case."""
+    return "".join(c if c.isalnum() else "_" for c in text).upper()
+
+
+def _vmware_dc(zone: str, dc: Part, infra: _Infra, dcs: list[dict[str, Any]]) -> None:
+    """vmwaredc {name, vcenter, username, password}. The real configs carry one with every
+    value empty (advanced.cfg, advdualzone.cfg): that is no datacenter and is dropped."""
+    dc.obj()
+    if not any(dc.value.values()):
+        return
+    name = dc.need("name").name()
+    if any(d["name"] == name for d in dcs):
+        return  # the same datacenter named again (pod and zone)
+    out: dict[str, Any] = {"name": name, "vcenter": dc.need("vcenter").name()}
+    username = _opt_text(dc, "username")
+    if username:
+        out["username"] = username
+    password = _opt_text(dc, "password")
+    if password:
+        where = f"VMware datacenter {zone}/{name}"
+        out["password"] = infra.secrets.ref(
+            "CSTOOL_VCENTER_PASSWORD", password, "password of", where
+        )
+    dcs.append(out)
+
+
+def _staging(zone: str, c: Part, warn: list[str], infra: _Infra) -> dict[str, Any]:
+    """cacheStorages[] -> staging_storage (createSecondaryStagingStore url provider details,
+    MV:391-411); the store's identity is its URL (the server names it so, SM:4345)."""
+    url = c.need("url").name()
+    out: dict[str, Any] = {"url": url}
+    provider = _opt_text(c, "provider")
+    if provider and provider.upper() != "NFS":
+        out["provider"] = provider
+    details = c.get("details")
+    pairs = _pairs(details) if details is not None else []
+    if pairs:
+        out["details"] = _secret_details(pairs, "CSTOOL_STAGING", f"staging store {url}", infra)
+    _skipped_keys(f"zone {zone}: staging store {url}", c, ("url", "provider", "details"), warn)
+    return out
+
+
+REGION_PROVIDERS = ("S3", "Swift")
+
+
+def _image_store(zone: str, s: Part, warn: list[str], infra: _Infra) -> dict[str, Any] | None:
+    """secondaryStorages[] (addImageStore, MV:362-387): NFS and SMB go into the zone (SMB is
+    a cifs URL on the NFS provider: DataStoreProvider.SMB is "NFS", DataStoreProvider.java:30,
+    and StorageManagerImpl.discoverImageStore takes an unknown name as NFS); S3 and Swift are
+    region-wide
+    (deployDataCenter sends no zoneid for them) and go to `region_secondary_storage`."""
+    provider = _opt_text(s, "provider") or "NFS"
+    details = s.get("details")
+    pairs = _pairs(details) if details is not None else []
+    region = next((p for p in REGION_PROVIDERS if p.lower() == provider.lower()), None)
+    if region is not None:
+        _region_store(region, s, pairs, infra)
+        return None
+    url = s.need("url").name()
+    out: dict[str, Any] = {"name": url, "url": url}
+    if pairs and provider.upper() == "SMB":
+        where = f"image store {zone}/{url}"
+        out["details"] = _secret_details(pairs, "CSTOOL_SMB", where, infra)
+    elif pairs:
+        warn.append(
+            f"zone {zone}: image store {url}: skipped its details (deployDataCenter sends "
+            "details only for S3, Swift and SMB stores)"
+        )
+    _skipped_keys(
+        f"zone {zone}: image store {url}", s, ("url", "provider", "details", "name"), warn
+    )
+    return out
+
+
+def _region_store(provider: str, s: Part, pairs: list[tuple[str, Any]], infra: _Infra) -> None:
+    """An S3 or Swift store: named by its URL, else provider and bucket; the same store listed
+    by several zones is one region-wide store."""
+    url = _opt_text(s, "url")
+    bucket = dict(pairs).get("bucket")
+    name = _opt_text(s, "name") or url or f"{provider.lower()}-{bucket or 'store'}"
+    if any(r["name"] == name for r in infra.region):
+        return
+    out: dict[str, Any] = {"name": name, "provider": provider}
+    if url:
+        out["url"] = url
+    where = f"{provider} store {name}"
+    out["details"] = _secret_details(pairs, f"CSTOOL_{provider.upper()}", where, infra)
+    infra.region.append(out)
+
+
+def _skipped_keys(where: str, part: Part, known: tuple[str, ...], warn: list[str]) -> None:
     warn.extend(
-        f"zone {name}: skipped key '{k}': not modelled by cstool"
-        for k in z.value
-        if k not in ZONE_KEYS
+        f"{where}: skipped key '{k}': not modelled by cstool" for k in part.value if k not in known
     )
 
 
@@ -421,7 +627,14 @@ POD_KEYS = frozenset(
 )
 
 
-def _pod(zone: str, p: Part, warn: list[str]) -> dict[str, Any]:
+def _pod(
+    zone: str,
+    p: Part,
+    warn: list[str],
+    infra: _Infra,
+    zone_pools: list[dict[str, Any]],
+    dcs: list[dict[str, Any]],
+) -> dict[str, Any]:
     name = p.need("name").name()
     pod: dict[str, Any] = {
         "name": name,
@@ -434,17 +647,202 @@ def _pod(zone: str, p: Part, warn: list[str]) -> dict[str, Any]:
     guest = p.items("guestIpRanges")
     if guest:
         pod["guest_ranges"] = [_range(r) for r in guest]
-    for c in p.items("clusters"):
-        hosts = len(c.items("hosts"))
-        pools = len(c.items("primaryStorages"))
-        warn.append(
-            f"pod {zone}/{name}: skipped cluster {_opt_text(c, 'clustername')} "
-            f"({_opt_text(c, 'hypervisor')}, {hosts} host(s), {pools} primary storage(s)): "
-            "clusters are not modelled yet"
-        )
+    vmwaredc = p.get("vmwaredc")
+    if vmwaredc is not None and isinstance(vmwaredc.value, dict):
+        _vmware_dc(zone, vmwaredc, infra, dcs)  # deployDataCenter reads the pod's (MV:317)
+    clusters = [_cluster(f"{zone}/{name}", c, warn, infra, zone_pools) for c in p.items("clusters")]
+    if clusters:
+        pod["clusters"] = clusters
     warn.extend(
         f"pod {zone}/{name}: skipped key '{k}': not modelled by cstool"
         for k in p.value
         if k not in POD_KEYS
     )
     return pod
+
+
+CLUSTER_KEYS = (
+    "clustername",
+    "hypervisor",
+    "clustertype",
+    "url",
+    "username",
+    "password",
+    "hosts",
+    "primaryStorages",
+    "zoneid",
+    "podid",
+)
+
+
+def _cluster(
+    pod: str, c: Part, warn: list[str], infra: _Infra, zone_pools: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """clusters[] (deployDataCenter.createClusters, MV:191-233): addCluster, its hosts (none
+    for VMware: vCenter discovers them), then its pools; a pool with scope zone is zone-wide."""
+    name = c.need("clustername").name()
+    where = f"{pod}/{name}"
+    hypervisor = c.need("hypervisor").parsed(v.hypervisor)
+    out: dict[str, Any] = {"name": name, "hypervisor": hypervisor}
+    ctype = _opt_text(c, "clustertype")
+    if ctype:
+        out["type"] = ctype
+    _cluster_credentials(out, where, c, warn, infra)
+    hosts = c.items("hosts")
+    if hypervisor == "VMware" and hosts:
+        warn.append(
+            f"cluster {where}: skipped {len(hosts)} host(s): deployDataCenter adds no host to "
+            "a VMware cluster (vCenter's hosts are discovered)"
+        )
+    elif hosts:
+        out["hosts"] = [_host(where, hypervisor, h, warn, infra) for h in hosts]
+    pools = []
+    for p in c.items("primaryStorages"):
+        scope = _opt_text(p, "scope") or ""
+        if scope.lower() == "zone":
+            zone_pools.append(
+                _pool(pod.split("/")[0], p, warn, infra, zone_wide=True, hv=hypervisor)
+            )
+        else:
+            pools.append(_pool(where, p, warn, infra))
+    if pools:
+        out["primary_storage"] = pools
+    _skipped_keys(f"cluster {where}", c, CLUSTER_KEYS, warn)
+    return out
+
+
+def _cluster_credentials(
+    out: dict[str, Any], where: str, c: Part, warn: list[str], infra: _Infra
+) -> None:
+    """url, username and password: read by addCluster for VMware (ExternalManaged) only;
+    the server ignores them for other clusters (ResourceManagerImpl.discoverCluster)."""
+    given = {k: _opt_text(c, k) for k in ("url", "username", "password")}
+    if out["hypervisor"] != "VMware":
+        if any(given.values()):
+            shown = ", ".join(k for k, value in given.items() if value)
+            warn.append(
+                f"cluster {where}: skipped {shown}: CloudStack reads them only for VMware clusters"
+            )
+        return
+    if given["url"]:
+        out["url"] = given["url"]
+    if given["username"]:
+        out["username"] = given["username"]
+    if given["password"]:
+        out["password"] = infra.secrets.ref(
+            "CSTOOL_VCENTER_PASSWORD", given["password"], "password of", f"cluster {where}"
+        )
+
+
+HOST_KEYS = (
+    "url",
+    "username",
+    "password",
+    "hosttags",
+    "allocationstate",
+    "hypervisor",  # deployDataCenter sends the cluster's (MV:137)
+    "zoneid",
+    "podid",
+    "clusterid",
+    "clustername",
+)
+
+
+def host_name(url: str, hypervisor: str) -> str:
+    """A host's name from its addHost URL. The server names a Simulator host
+    SimulatedAgent.<uuid> (MockAgentManagerImpl.createServerResources), so cstool renames it:
+    the URL's authority and path joined by '-' (http://sim/c0/h0 -> sim-c0-h0), unique
+    where the URL is. Other hosts keep the name their agent reports, the URL's host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if hypervisor == "Simulator":
+        pieces = [parts.netloc, *(s for s in parts.path.split("/") if s)]
+        return "-".join(pieces)
+    return parts.hostname or url
+
+
+def _host(cluster: str, hypervisor: str, h: Part, warn: list[str], infra: _Infra) -> dict[str, Any]:
+    """hosts[] (deployDataCenter.addHosts, MV:118-153)."""
+    given = h.need("url")
+    url = given.parsed(v.url)
+    name = given.parsed(lambda _: host_name(url, hypervisor))  # urlsplit refuses some URLs
+    where = f"{cluster}/{name}"
+    out: dict[str, Any] = {"name": name, "url": url}
+    username = _opt_text(h, "username")
+    if username:
+        out["username"] = username
+    password = _opt_text(h, "password")
+    if password:
+        out["password"] = infra.secrets.ref(
+            "CSTOOL_HOST_PASSWORD", password, "password of", f"host {where}"
+        )
+    tags = _tags(h.get("hosttags"))
+    if tags:
+        out["tags"] = tags
+    if _opt_text(h, "allocationstate"):
+        warn.append(
+            f"host {where}: skipped allocationstate: addHost ignores it (a new host is "
+            "Enabled); write `state: disabled` to disable it after the add"
+        )
+    _skipped_keys(f"host {where}", h, HOST_KEYS, warn)
+    return out
+
+
+def _tags(part: Part | None) -> list[str]:
+    """Tags as Marvin writes them: a csv string or a list."""
+    if part is None:
+        return []
+    items = part.texts() if isinstance(part.value, list) else part.text().split(",")
+    return [t.strip() for t in items if t.strip()]
+
+
+POOL_KEYS = ("name", "url", "tags", "details", "scope", "hypervisor")
+
+
+def _pool(
+    where: str,
+    p: Part,
+    warn: list[str],
+    infra: _Infra,
+    zone_wide: bool = False,
+    hv: str | None = None,
+) -> dict[str, Any]:
+    """primaryStorages[] (deployDataCenter.createPrimaryStorages, MV:255-290): name, url,
+    tags, details (name form), and for zone scope a hypervisor (the pool's, else its
+    cluster's). The URL is kept as written (validate and diff read `nfs://h:/path`); a
+    password in its user-info becomes the pool's `secret`."""
+    name = p.need("name").name()
+    place = f"{where}/{name}"
+    url = p.need("url").name()
+    out: dict[str, Any] = {"name": name, "url": url}
+    _pool_secret(out, url, place, infra)
+    tags = _tags(p.get("tags"))
+    if tags:
+        out["tags"] = tags
+    details = p.get("details")
+    pairs = _pairs(details) if details is not None else []
+    if pairs:
+        out["details"] = _secret_details(pairs, "CSTOOL_POOL", f"primary storage {place}", infra)
+    if zone_wide:
+        given = p.get("hypervisor")
+        hypervisor = given.parsed(v.pool_hypervisor) if given is not None else hv
+        if hypervisor:
+            out["hypervisor"] = hypervisor
+    _skipped_keys(f"primary storage {place}", p, POOL_KEYS, warn)
+    return out
+
+
+def _pool_secret(out: dict[str, Any], url: str, place: str, infra: _Infra) -> None:
+    """rbd://admin:SECRET@mon/pool -> url rbd://admin@mon/pool and secret {env: ...}."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not secret_refs.url_password(url):
+        return
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    out["url"] = urlunsplit(parts._replace(netloc=f"{parts.username or ''}@{host}"))
+    password = parts.password or ""
+    out["secret"] = infra.secrets.ref(
+        "CSTOOL_POOL_SECRET", password, "secret of", f"primary storage {place}"
+    )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
 
+from cstool.model.diff import Action
 from cstool.model.kinds import KINDS
 from cstool.model.resources import Key
 
@@ -49,6 +50,8 @@ class Orderable(Protocol):
     @property
     def key(self) -> Key: ...
     @property
+    def action(self) -> Action: ...
+    @property
     def title(self) -> str: ...
     @property
     def phase(self) -> int: ...
@@ -64,7 +67,18 @@ class Orderable(Protocol):
 
 def sort_key(step: Orderable) -> tuple[Any, ...]:
     phase = -step.phase if step.stage == DELETES else step.phase
-    return (step.stage, phase, step.key.zone or "", step.key.path[:-1], step.order, step.key.path)
+    # outside zones a delete and a create share the SETTINGS stage: the deletes go first,
+    # so a region-wide store's replace prints (and runs) its delete before its create
+    late = not (step.stage == SETTINGS and step.title == "delete")
+    return (
+        step.stage,
+        late,
+        phase,
+        step.key.zone or "",
+        step.key.path[:-1],
+        step.order,
+        step.key.path,
+    )
 
 
 # What the server looks up when it runs a step on a kind is the kind's own `needs`, and
@@ -78,6 +92,49 @@ def sort_key(step: Orderable) -> tuple[Any, ...]:
 # first (they are rare; a bring-up has none). This is a rule among kinds (an update of one
 # kind goes before the changes of the others), not a property of one, so it stays here.
 ADDRESSES = frozenset({"pod", "management_range", "public_range", "storage_range", "guest_range"})
+
+
+def to_maintenance(step: Orderable) -> bool:
+    """Whether the step puts its resource into maintenance (a host's or a pool's `state`)."""
+    old, new = step.fields.get("state", (None, None))
+    return bool(new == "maintenance" and old != "maintenance")
+
+
+def _host_serial(step: Orderable) -> bool:
+    """Deletes of hosts and their moves into maintenance go one host at a time per cluster.
+    ResourceManagerImpl.maintain(PrepareForHostMaintenanceCmd) (RM:1682-1685) refuses while
+    another host of the cluster is in PrepareForMaintenance or ErrorInPrepareForMaintenance
+    ("There are other servers attempting migrations for maintenance"); a host delete goes
+    through maintenance (its kind's delete hook), so deletes count too."""
+    return step.stage == DELETES or to_maintenance(step)
+
+
+def _pool_serial(step: Orderable) -> bool:
+    """Deletes of pools and their moves into maintenance go one pool at a time per cluster
+    (per zone for zone-wide pools): StoragePoolAutomationImpl.maintain (:129-139) refuses
+    while another pool of the cluster (zone) is in PrepareForMaintenance ("Only one storage
+    pool in a cluster can be in PrepareForMaintenance mode"); a pool's delete goes through
+    enableStorageMaintenance first (its kind's delete hook)."""
+    return step.stage == DELETES or to_maintenance(step)
+
+
+# Kinds whose steps of one parent run one after another only when the predicate holds (the
+# kinds table's `serial` makes every step serial). The slot spans stages: a delete and a
+# move into maintenance in one cluster never overlap either.
+SERIAL_WHEN: Mapping[str, Callable[[Orderable], bool]] = {
+    "host": _host_serial,
+    "primary_storage": _pool_serial,
+    "zone_primary_storage": _pool_serial,
+}
+
+# Kinds whose first create under one parent goes before the other creates there. addHost
+# into a cluster that has hosts but no GUID yet is refused with 530 "Guid is not updated
+# for cluster with specified cluster id; need to wait for hosts in this cluster to come up"
+# (ResourceManagerImpl.discoverHostsFull, RM:705-712); XenServer sets the cluster's GUID
+# only when its first host connects (XcpServerDiscoverer:580-581). So the other hosts of a
+# cluster wait for the first one's create step, which ends once the host is Up.
+FIRST_FIRST = frozenset({"host"})
+_MAKES = (Action.CREATE, Action.REPLACE)  # in the CHANGES stage: a create (a replace's second half)
 
 
 def finishing(step: Orderable) -> bool:
@@ -106,6 +163,10 @@ def dependencies(steps: Sequence[Orderable]) -> dict[int, set[int]]:
             zones.setdefault(step.key.path[0], []).append(i)
         else:
             settings.append(i)
+    # Outside zones too, one resource's steps run in printed order: a region-wide image
+    # store's replace creates a store of the name its delete frees (the name is unique:
+    # SM.discoverImageStore refuses "The image store with name ... already exists")
+    _in_order(steps, settings, deps)
     for indexes in zones.values():
         _zone(steps, indexes, deps)
         # Global settings first: they change what the server accepts (check.pod.cidrs decides
@@ -160,19 +221,36 @@ def _zone(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[in
 
 def _in_order(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[int]]) -> None:
     """Steps on one resource run in printed order (a create before its enable, a replace's
-    delete before its create); steps of a serial kind on one parent too."""
+    delete before its create); steps of a serial kind on one parent too, and those a
+    SERIAL_WHEN predicate picks; the first create of a FIRST_FIRST kind on one parent goes
+    before the others."""
     last_of: dict[Key, int] = {}
     last_serial: dict[tuple[int, str, tuple[str, ...]], int] = {}
+    last_when: dict[tuple[str, tuple[str, ...]], int] = {}
+    first: dict[tuple[str, tuple[str, ...]], int] = {}
     for i in indexes:
-        key = steps[i].key
+        step = steps[i]
+        key = step.key
         if key in last_of:
             deps[i].add(last_of[key])
         last_of[key] = i
         if KINDS[key.kind].serial:
-            slot = (steps[i].stage, key.kind, key.path[:-1])
+            slot = (step.stage, key.kind, key.path[:-1])
             if slot in last_serial:
                 deps[i].add(last_serial[slot])
             last_serial[slot] = i
+        when = SERIAL_WHEN.get(key.kind)
+        if when is not None and when(step):
+            group = (key.kind, key.path[:-1])
+            if group in last_when:
+                deps[i].add(last_when[group])
+            last_when[group] = i
+        if key.kind in FIRST_FIRST and step.stage == CHANGES and step.action in _MAKES:
+            group = (key.kind, key.path[:-1])
+            if group in first:
+                deps[i].add(first[group])
+            else:
+                first[group] = i
 
 
 def _needed(
@@ -200,7 +278,13 @@ def _delete_edges(
     key = steps[i].key
     above: list[int] = []
     if KINDS[key.kind].parent is not None:
-        above.extend(j for j in by_key.get(key.parent(), ()) if steps[j].stage == DELETES)
+        # the parent's delete, not its updates in the deletes stage (a zone disabled to be
+        # torn down goes before its system VMs are destroyed: plan._teardown_wraps)
+        above.extend(
+            j
+            for j in by_key.get(key.parent(), ())
+            if steps[j].stage == DELETES and steps[j].action is not Action.UPDATE
+        )
     above.extend(_needed(steps, key, DELETES, by_kind))
     for j in above:
         if j != i:

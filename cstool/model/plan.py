@@ -12,13 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cstool.errors import Origin, UnsafePlan
+from cstool.errors import ConfigInvalid, Origin, Problem, UnsafePlan
+from cstool.model import secrets
 from cstool.model.diff import Action, Change, Diff, diff, is_empty, present
 from cstool.model.kinds import KINDS, Kind
-from cstool.model.order import After, dependencies, sort_key
+from cstool.model.order import DELETES, After, dependencies, sort_key
 from cstool.model.resources import Key, Resource, State
 
 FORMAT = 1
+# the values of a host's or a pool's `state` field (the kinds' state_values) that matter here
+ENABLED = "enabled"
+OUT_OF_SERVICE = ("disabled", "maintenance")
 # the marks of `plan --base` (model/intent.py): a step from this change, or one that reverts
 # drift (the base config's plan has it too)
 CHANGE, DRIFT = "change", "drift"
@@ -54,11 +58,31 @@ class Var:
 
 
 @dataclass(frozen=True)
+class Until:
+    """A state wait: the call is a list command (its parent filter and the resource's `id`)
+    repeated until the listed item's `field` equals `equals`; a value in `fail` ends the
+    wait as a failure (a host Up after addHost, in Maintenance before deleteHost). The
+    applier's waiter runs it without holding a worker (cloud/applier.py)."""
+
+    field: str
+    equals: str
+    fail: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "equals": self.equals, "fail": list(self.fail)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Until:
+        return cls(str(data["field"]), str(data["equals"]), tuple(str(f) for f in data["fail"]))
+
+
+@dataclass(frozen=True)
 class Call:
     command: str
     params: Mapping[str, Any]
     bind: str | None = None  # store the first listed item's id under this name
     creates: Key | None = None  # the resource whose id the reply carries
+    until: Until | None = None  # repeat (a list command) until the state is reached
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -69,20 +93,27 @@ class Call:
             out["bind"] = self.bind
         if self.creates:
             out["creates"] = self.creates.to_str()
+        if self.until is not None:  # only when set: plans without waits keep their checksum
+            out["until"] = self.until.to_json()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Call:
         params = {k: _param_value(v) for k, v in data["params"].items()}
         creates = Key.from_str(data["creates"]) if data.get("creates") else None
-        return cls(data["command"], params, data.get("bind"), creates)
+        until = Until.from_json(data["until"]) if data.get("until") else None
+        return cls(data["command"], params, data.get("bind"), creates, until)
 
 
 def _param_json(value: Any) -> Any:
-    if isinstance(value, Ref | Var):
+    """A parameter as a saved plan holds it: ids to fetch and secrets as their references
+    (never a value: the applier reads it at call time)."""
+    if isinstance(value, Ref | Var | secrets.SecretRef | secrets.SecretUrl):
         return value.to_json()
     if isinstance(value, tuple):
-        return list(value)
+        return [_param_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _param_json(v) for k, v in value.items()}
     return value
 
 
@@ -91,6 +122,11 @@ def _param_value(value: Any) -> Any:
         return Ref(Key.from_str(value["ref"]))
     if isinstance(value, dict) and "var" in value:
         return Var(value["var"])
+    secret = secrets.from_json(value)
+    if secret is not None:
+        return secret
+    if isinstance(value, dict):
+        return {k: _param_value(v) for k, v in value.items()}
     return value
 
 
@@ -123,13 +159,19 @@ class Step:
 
     @property
     def disabling(self) -> bool:
-        """Whether this step takes an enabled resource out of service (enabled: true -> false)."""
+        """Whether this step takes an enabled resource out of service (enabled: true ->
+        false; a host's or a pool's state: enabled -> disabled or maintenance)."""
         old, new = self.fields.get("enabled", (None, None))
-        return old is True and new is False
+        if old is True and new is False:
+            return True
+        old, new = self.fields.get("state", (None, None))
+        return old == ENABLED and new in OUT_OF_SERVICE
 
     @property
     def enabling(self) -> bool:
-        return "enabled" in self.fields and self.fields["enabled"][1] is True
+        if "enabled" in self.fields and self.fields["enabled"][1] is True:
+            return True
+        return "state" in self.fields and self.fields["state"][1] == ENABLED
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -193,10 +235,12 @@ def _intent_of(value: Any) -> str | None:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, secrets.SecretRef | secrets.SecretUrl):
+        return str(value)  # a change shows the reference ({env: NAME}), never a value
     if isinstance(value, tuple):
-        return list(value)
+        return [_jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return dict(value)
+        return {k: _jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -246,6 +290,10 @@ class Plan:
     zones: frozenset[str] = frozenset()  # the zones the config names: the only ones pruned
     base: str | None = None  # `plan --base`: what the steps were marked against
     ignored: tuple[Resource, ...] = ()  # unmanaged, named by `ignore:`: listed, never pruned
+    # --rotate-secrets: the resources whose secrets the API cannot change (replace them)
+    not_rotatable: tuple[Key, ...] = ()
+    # --rotate-secrets was given: a re-plan (under the lock, or of a saved plan) rotates too
+    rotate: bool = False
 
     @property
     def empty(self) -> bool:
@@ -321,6 +369,10 @@ class Plan:
                 {"resource": r.key.to_str(), "kind": r.key.kind, "path": list(r.key.path)}
                 for r in self.ignored
             ]
+        if self.not_rotatable:  # only with --rotate-secrets; explains, not in the checksum
+            body["not_rotatable"] = [k.to_str() for k in self.not_rotatable]
+        if self.rotate:  # written only when set; the rotation steps are in the checksum
+            body["rotate_secrets"] = True
         body["checksum"] = checksum(body)
         return body
 
@@ -410,9 +462,15 @@ class Builder:
 
     @staticmethod
     def call(
-        command: str, params: Mapping[str, Any], bind: str | None = None, creates: Key | None = None
+        command: str,
+        params: Mapping[str, Any],
+        bind: str | None = None,
+        creates: Any = None,
+        until: tuple[str, str, tuple[str, ...]] | None = None,
     ) -> Call:
-        return Call(command, dict(params), bind, creates)
+        """One call; `until` (field, equals, fail values) makes it a state wait."""
+        wait = Until(until[0], until[1], tuple(until[2])) if until is not None else None
+        return Call(command, dict(params), bind, creates, wait)
 
     def desired_parent(self, res: Resource) -> Resource:
         key = res.key.parent()
@@ -450,13 +508,21 @@ def make_plan(
     live: State,
     prune: bool = False,
     prune_scope: Sequence[tuple[str, ...]] = (),
+    rotate: bool = False,
 ) -> Plan:
     """The ordered steps that make the live cloud match the desired state. With prune, the
-    unmanaged resources under prune_scope (everywhere when empty) are deleted too."""
+    unmanaged resources under prune_scope (everywhere when empty) are deleted too. With
+    rotate, the secrets of existing resources are sent again where the API can change them.
+
+    Raises ConfigInvalid when a create lacks what the server needs to make the resource (a
+    host's credentials): a config exported from a cloud validates without them."""
     found = diff(desired, live)
     builder = Builder(present(desired), live)
     steps: list[Step] = []
     creating = {c.key for c in found.changes if c.action in (Action.CREATE, Action.REPLACE)}
+    problems = [p for c in found.changes for p in _create_problems(c, builder)]
+    if any(not p.warning for p in problems):
+        raise ConfigInvalid(sorted(problems, key=Problem.sort_key))
     for change in found.changes:
         steps.extend(_lower(change, builder, creating))
     scope = tuple(tuple(p) for p in prune_scope)
@@ -466,10 +532,27 @@ def make_plan(
             if prunable(res.key, scope, zones):
                 steps.extend(_delete(res, builder))
     steps.extend(_zone_wraps(steps, desired, live))
+    blocked = _pool_delete_problems(steps, desired, live)
+    if blocked:
+        raise ConfigInvalid(blocked)
+    steps = _teardown_wraps(steps, live)
+    not_rotatable: tuple[Key, ...] = ()
+    if rotate:
+        touched = {c.key for c in found.changes if c.action is not Action.UPDATE}
+        rotation, not_rotatable = _rotation(builder, touched)
+        steps.extend(rotation)
     steps.sort(key=sort_key)
     steps = [replace(s, disrupts=_disrupts(s)) for s in steps]
     return Plan(
-        tuple(steps), found.unmanaged, found.managed, prune, scope, zones, ignored=found.ignored
+        tuple(steps),
+        found.unmanaged,
+        found.managed,
+        prune,
+        scope,
+        zones,
+        ignored=found.ignored,
+        not_rotatable=not_rotatable,
+        rotate=rotate,
     )
 
 
@@ -479,6 +562,10 @@ def _disrupts(step: Step) -> str | None:
     kind = KINDS[step.key.kind]
     if step.disabling and kind.disabled_means:
         return f"disables {name}: {kind.disabled_means}"
+    if step.action is Action.UPDATE and any(
+        c.command in kind.out_of_service_calls for c in step.calls
+    ):
+        return f"takes {name} out of service for the change: {kind.disabled_means}"
     if step.action is Action.REPLACE and step.title == "delete" and kind.address_range:
         return f"deletes {name} to create it again: its addresses cannot be allocated in between"
     return None
@@ -670,6 +757,239 @@ def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
                 )
             )
     return out
+
+
+# --- compute and storage: what a create needs, tear-down, secret rotation ------------------
+
+
+def _hypervisor(res: Resource, b: Builder) -> str:
+    """The hypervisor of a host's cluster (the desired one, else the live one)."""
+    cluster = b.desired_parent(res)
+    return str(cluster.values.get("hypervisor") or "")
+
+
+def _missing(res: Resource, names: Sequence[str]) -> list[str]:
+    return [n for n in names if res.values.get(n) in (None, "")]
+
+
+def _create_problems(change: Change, b: Builder) -> list[Problem]:
+    """What the server needs to make the resource that the config does not give. These
+    fields are write-only (never read back), so validate cannot ask for them: an export
+    must validate. They are needed only when the resource is to be created."""
+    if change.action not in (Action.CREATE, Action.REPLACE) or change.desired is None:
+        return []
+    res = change.desired
+    names: Sequence[str] = ()
+    verb = "create"
+    if res.key.kind == "host":
+        verb = "add"
+        hypervisor = _hypervisor(res, b)
+        if hypervisor == "VMware":
+            return []  # discovered by addCluster (auto-created), never added
+        # ResourceManagerImpl.discoverHostsFull (RM:780-793): KVM needs the username (the
+        # password is optional: SSH key auth is tried first); every other hypervisor but
+        # VMware needs both (431 "Username and Password need to be provided.")
+        names = ("url", "username") if hypervisor == "KVM" else ("url", "username", "password")
+    elif res.key.kind == "cluster" and res.values.get("hypervisor") == "VMware":
+        # VmwareServerDiscoverer.find logs into vCenter with the cluster's url and
+        # credentials (RM:626-665 passes them)
+        names = ("url", "username", "password")
+    elif res.key.kind == "vmware_datacenter":
+        # VmwareDatacenterServiceImpl.addVmwareDatacenter logs into the vCenter with them
+        names = ("username", "password")
+    missing = _missing(res, names)
+    if not missing:
+        return []
+    said = " and ".join(f"`{n}`" for n in missing)
+    need = "is" if len(missing) == 1 else "are"
+    return [
+        Problem(
+            res.origin,
+            f"{res.key.kind.replace('_', ' ')} {'/'.join(res.key.path)}: {said} {need} needed "
+            f"to {verb} it",
+        )
+    ]
+
+
+POOL_KINDS = ("primary_storage", "zone_primary_storage")
+
+
+def _pool_delete_problems(steps: Sequence[Step], desired: State, live: State) -> list[Problem]:
+    """A pool to delete (or replace) that may hold system VM volumes, outside a tear-down of
+    its zone: refused before anything is applied.
+
+    StorageManagerImpl.deleteDataStoreInternal (SM:1755-1761) refuses to delete a pool with
+    non-destroyed volumes, even forced; StoragePoolAutomationImpl.maintain only stops the
+    system VMs, and they are destroyed only when their zone is torn down (plan §0.6, F6):
+    destroying them in a live zone is the operator's decision. A system VM's ROOT volume is
+    on a pool its host reaches: its cluster's pools or a zone-wide pool; a system VM with no
+    host (Stopped) may have it on any pool of its zone."""
+    torn = {
+        s.key.path[0]
+        for s in steps
+        if s.key.kind == "zone" and s.action is Action.DELETE and s.title == "delete"
+    }
+    clusters = {r.uuid: r.key.path[:3] for r in live.of_kind("host") if r.uuid}
+    problems = []
+    for step in steps:
+        key = step.key
+        if (
+            key.kind not in POOL_KINDS
+            or step.title != "delete"
+            or step.action not in (Action.DELETE, Action.REPLACE)
+            or key.path[0] in torn
+        ):
+            continue
+        vms = sorted(
+            vm.key.path[-1]
+            for vm in live.of_kind("system_vm")
+            if vm.key.path[0] == key.path[0]
+            and (
+                key.kind == "zone_primary_storage"
+                or clusters.get(str(vm.extra.get("hostid") or ""), key.path[:3]) == key.path[:3]
+            )
+        )
+        if not vms:
+            continue
+        res = desired.get(key) or desired.get(Key("zone", key.path[:1]))
+        verb = "replacing it deletes it" if step.action is Action.REPLACE else "it is to be deleted"
+        problems.append(
+            Problem(
+                res.origin if res is not None else None,
+                f"{key.kind.replace('_', ' ')} {'/'.join(key.path)}: {verb}, and the server "
+                f"refuses to delete a pool that holds system VM volumes; the system VMs "
+                f"{', '.join(vms)} of zone {key.path[0]} may have theirs on it. Keep the pool "
+                "as it is, or destroy those system VMs (in a disabled zone) first",
+            )
+        )
+    return problems
+
+
+TEARDOWN_TITLE = "disable (to tear down)"
+# the tear-down disable sorts before every delete of its zone (deletes sort by -phase)
+TEARDOWN_PHASE = (KINDS["zone"].finish_phase or 130) + 1
+
+
+def _teardown_wraps(steps: list[Step], live: State) -> list[Step]:
+    """A zone torn down is disabled first, and its system VMs destroyed after that.
+
+    System VMs run only in Enabled zones (SecondaryStorageManagerImpl.getScannablePools ->
+    listEnabledNonEdgeZoneIds) and hold volumes on the zone's pools, which
+    StorageManagerImpl.deleteDataStoreInternal (SM:1755-1761) refuses to delete even forced;
+    StoragePoolAutomationImpl.maintain only stops them. So the zone goes Disabled before its
+    system VMs are destroyed (else the server starts new ones), and the pools after them
+    (the system_vm kind's needs, order.py)."""
+    zones = {
+        s.key
+        for s in steps
+        if s.key.kind == "zone" and s.action is Action.DELETE and s.title == "delete"
+    }
+    out = list(steps)
+    for key in sorted(zones):
+        have = live.get(key)
+        if have is None or not have.values.get("enabled") or not _holds_infra(key, live):
+            continue
+        disable = Builder.call("updateZone", {"id": Ref(key), "allocationstate": "Disabled"})
+        out.append(
+            Step(
+                Action.UPDATE,
+                key,
+                TEARDOWN_TITLE,
+                (disable,),
+                TEARDOWN_PHASE,
+                DELETES,
+                have.order,
+                None,
+                {"enabled": (True, False)},
+            )
+        )
+    if not any(s.title == TEARDOWN_TITLE for s in out):
+        return out
+    after = {s.key.path[0] for s in out if s.title == TEARDOWN_TITLE}
+    return [
+        replace(s, after=(*s.after, After(Key("zone", (s.key.path[0],)), TEARDOWN_TITLE)))
+        if s.key.kind == "system_vm" and s.stage == DELETES and s.key.path[0] in after
+        else s
+        for s in out
+    ]
+
+
+def _holds_infra(zone: Key, live: State) -> bool:
+    """Whether the live zone has system VMs or compute and storage (opt-in kinds)."""
+    name = zone.path[0]
+    return any(
+        res.key.path[0] == name
+        and KINDS[res.key.kind].in_zone
+        and (KINDS[res.key.kind].opt_in or res.key.kind == "system_vm")
+        for res in live.values()
+    )
+
+
+ROTATE_TITLE = "rotate secret"
+
+
+def _rotation(b: Builder, touched: set[Key]) -> tuple[list[Step], tuple[Key, ...]]:
+    """--rotate-secrets: one step per secret the API can change on an existing, managed
+    resource; the others are listed (replace the object to change them).
+
+    - a KVM host: updateHostPassword hostid (ManagementServerImpl.updateHostPassword,
+      :5353-5390); a XenServer cluster: one updateHostPassword clusterid (the server refuses
+      a single XenServer host, 431 "Single host update is not supported by XenServer
+      hypervisors"); no other hypervisor (431 "This operation is not supported for this
+      hypervisor type", :1149-1150);
+    - a VMware datacenter: updateVmwareDc zoneid password isrecursive=true (its clusters'
+      and hosts' copies too)."""
+    steps: list[Step] = []
+    skipped: list[Key] = []
+    xen: dict[Key, Resource] = {}
+    for res in b.desired.values():
+        if res.key in touched or res.key not in b.live or not _secret_refs(res):
+            continue
+        if res.key.kind == "host" and _hypervisor(res, b) == "XenServer":
+            xen.setdefault(res.key.parent(), res)  # the cluster's first host with one
+        elif res.key.kind == "host" and _hypervisor(res, b) == "KVM":
+            params = {
+                "hostid": Ref(res.key),
+                "username": res.values.get("username"),
+                "password": res.values.get("password"),
+            }
+            steps.append(_rotate_step(res, [b.call("updateHostPassword", params)]))
+        elif res.key.kind == "vmware_datacenter":
+            params = {
+                "zoneid": Ref(Key("zone", res.key.path[:1])),
+                "password": res.values.get("password"),
+                "isrecursive": True,
+            }
+            steps.append(_rotate_step(res, [b.call("updateVmwareDc", params)]))
+        else:
+            skipped.append(res.key)
+    for cluster_key, host in xen.items():
+        cluster = b.desired.get(cluster_key) or b.live[cluster_key]
+        params = {
+            "clusterid": Ref(cluster_key),
+            "username": host.values.get("username"),
+            "password": host.values.get("password"),
+        }
+        steps.append(_rotate_step(cluster, [b.call("updateHostPassword", params)], host))
+    return steps, tuple(sorted(skipped))
+
+
+def _secret_refs(res: Resource) -> list[secrets.SecretRef]:
+    return secrets.refs_in(dict(res.values))
+
+
+def _rotate_step(res: Resource, calls: list[Call], source: Resource | None = None) -> Step:
+    """A rotation step: an update whose change names the references sent again."""
+    refs = _secret_refs(source or res)
+    shown = ", ".join(sorted({str(r) for r in refs}))
+    return _step(
+        Action.UPDATE,
+        res,
+        ROTATE_TITLE,
+        calls,
+        KINDS[res.key.kind].phase,
+        {"secret": (shown, shown)},
+    )
 
 
 # A zone disabled to add a physical network is enabled again as soon as the physical

@@ -5,6 +5,7 @@ Pure values; imports nothing but errors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -40,12 +41,29 @@ class Key:
         return Key(parent, self.path[:-1])
 
     def to_str(self) -> str:
-        return f"{self.kind}:{'/'.join(self.path)}"
+        """kind:a/b/c, with `%` and `/` inside a name percent-encoded (an image store named
+        by its URL); names without them are written as they are, as before."""
+        return f"{self.kind}:{'/'.join(_escape(p) for p in self.path)}"
 
     @classmethod
     def from_str(cls, text: str) -> Key:
         kind, _, path = text.partition(":")
-        return cls(kind, tuple(path.split("/")))
+        return cls(kind, tuple(_unescape(p) for p in path.split("/")))
+
+
+_ESCAPED = re.compile(r"%(25|2[Ff])")
+
+
+def _escape(part: str) -> str:
+    if "%" not in part and "/" not in part:
+        return part
+    return part.replace("%", "%25").replace("/", "%2F")
+
+
+def _unescape(part: str) -> str:
+    if "%" not in part:
+        return part
+    return _ESCAPED.sub(lambda m: "%" if m.group(1) == "25" else "/", part)
 
 
 @dataclass(frozen=True)
@@ -111,12 +129,27 @@ class State(Mapping[Key, Resource]):
     own: reader.duplicate_name).
     """
 
+    def like(self, resources: Mapping[Key, Resource]) -> State:
+        """A State of `resources` that says what this one says of its cloud (cloud,
+        duplicates, ignore rules, infra): a part or a re-keying of this state."""
+        out = State(resources)
+        out.cloud, out.duplicates, out.ignore, out.infra = (
+            self.cloud,
+            self.duplicates,
+            self.ignore,
+            self.infra,
+        )
+        return out
+
     def __init__(self, resources: Mapping[Key, Resource] | None = None) -> None:
         self._items: dict[Key, Resource] = {}
         self._children: dict[tuple[str, tuple[str, ...]], list[Resource]] = {}
         self.cloud: CloudSpec | None = None
         self.duplicates: dict[Key, list[str]] = {}
         self.ignore: tuple[IgnoreRule, ...] = ()  # a desired state's `ignore:` rules
+        # a desired state that manages compute and storage somewhere (a zone opts in, or
+        # region image stores are written): the reader lists those kinds only then
+        self.infra = False
         for res in (resources or {}).values():
             self.add(res)
 

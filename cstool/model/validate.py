@@ -10,12 +10,14 @@ import difflib
 import ipaddress
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from cstool import apispec
 from cstool.errors import Problem
+from cstool.model import secrets
 from cstool.model import settings as catalog
 from cstool.model import values as v
 from cstool.model.kinds import KINDS, Field
@@ -23,6 +25,7 @@ from cstool.model.providers import KNOWN, NEEDS_DEVICE, REMOVED
 from cstool.model.resources import Key, Resource, State
 
 RANGE_KINDS = tuple(k.name for k in KINDS.values() if k.address_range)
+Rule = Callable[[State], Iterator[Problem]]  # one rule: every problem it finds
 ONE_PER_ZONE = ("Management", "Public", "Storage")
 
 
@@ -439,7 +442,9 @@ def broadcast_domain(state: State) -> Iterator[Problem]:
 
 # --- settings: checked against the catalog of the server's settings ---------------------
 
-SETTING_KINDS = ("setting", "zone_setting")
+SETTING_KINDS = ("setting", "zone_setting", "cluster_setting")
+# the scope a setting needs to be set under a zone or a cluster (ConfigKey.Scope)
+SCOPE_OF = {"zone_setting": "zone", "cluster_setting": "cluster"}
 
 
 def _settings(state: State) -> Iterator[tuple[Resource, catalog.Setting | None]]:
@@ -465,11 +470,13 @@ def setting_names(state: State) -> Iterator[Problem]:
 
 
 def setting_scopes(state: State) -> Iterator[Problem]:
-    """A zone value needs Zone scope: ConfigurationManagerImpl.validateConfigurationValue
-    answers 431 "Invalid scope id provided for the parameter" otherwise. Any setting has a
-    global value (ConfigKey.value(), the fallback of every scope), so the top level takes all."""
+    """A zone value needs Zone scope, a cluster value Cluster scope: ConfigurationManagerImpl
+    .validateConfigurationValue answers 431 "Invalid scope id provided for the parameter"
+    otherwise. Any setting has a global value (ConfigKey.value(), the fallback of every
+    scope), so the top level takes all."""
     for res, setting in _settings(state):
-        if res.key.kind != "zone_setting" or setting is None or "zone" in setting.scopes:
+        scope = SCOPE_OF.get(res.key.kind)
+        if scope is None or setting is None or scope in setting.scopes:
             continue
         if "global" in setting.scopes:
             hint = "set it under the top-level settings: instead"
@@ -480,7 +487,7 @@ def setting_scopes(state: State) -> Iterator[Problem]:
             )
         yield Problem(
             res.origin,
-            f"{describe(res)}: cannot be set per zone (its scope: {setting.scope_names}); "
+            f"{describe(res)}: cannot be set per {scope} (its scope: {setting.scope_names}); "
             f'CloudStack answers 431 "Invalid scope id provided for the parameter '
             f'{setting.name}"; {hint}',
         )
@@ -510,7 +517,7 @@ def setting_values(state: State) -> Iterator[Problem]:
     for res, setting in _settings(state):
         if setting is None:
             continue
-        scoped = res.key.kind == "zone_setting"
+        scoped = res.key.kind in SCOPE_OF
         value = str(res.values["value"])
         problem = catalog.value_problem(setting, value, scoped)
         if problem is not None:
@@ -527,13 +534,15 @@ def setting_values_as_listed(state: State) -> Iterator[Problem]:
     for res, setting in _settings(state):
         if setting is None or not setting.comparable:
             continue
-        scoped = res.key.kind == "zone_setting"
+        scoped = res.key.kind in SCOPE_OF
         value = str(res.values["value"])
-        if scoped and "zone" not in setting.scopes:
+        if scoped and SCOPE_OF[res.key.kind] not in setting.scopes:
             continue  # reported by setting_scopes
         if catalog.value_problem(setting, value, scoped) is not None:
             continue  # reported by setting_values
-        shown = catalog.listed(setting, value, scoped)
+        # a cluster's values are read back from listClusters resourcedetails, as stored
+        # (trimmed, a Boolean lower-cased), not through ConfigKey.valueOf
+        shown = catalog.listed(setting, value, res.key.kind == "zone_setting")
         if shown != value:
             yield Problem(
                 res.origin_of("value"),
@@ -580,9 +589,20 @@ def names_without_case(state: State) -> Iterator[Problem]:
     """CloudStack compares zone names (cloud-wide) and pod names (per zone) without case
     (ConfigurationManagerImpl.checkZoneParameters / createPod, MySQL collation): `Lab1` and
     `lab1` are one name to it."""
-    for kind in ("zone", "pod"):
+    yield from _same_without_case(state, ("zone", "pod"))
+
+
+def _config_order(res: Resource) -> tuple[str, int, int, tuple[str, ...]]:
+    """Where a resource is written, so the later of two names is the one reported."""
+    o = res.origin
+    return (o.file, o.line, o.column, res.key.path) if o else ("", 0, 0, res.key.path)
+
+
+def _same_without_case(state: State, kinds: Iterable[str]) -> Iterator[Problem]:
+    """Names of one kind under one parent that differ only in case."""
+    for kind in kinds:
         seen: dict[tuple[str, ...], Resource] = {}
-        for res in sorted(state.of_kind(kind), key=lambda r: r.key.path):
+        for res in sorted(state.of_kind(kind), key=_config_order):
             folded = (*res.key.path[:-1], res.key.path[-1].casefold())
             first = seen.setdefault(folded, res)
             if first is not res:
@@ -679,6 +699,493 @@ def _params(f: Field, value: Any) -> Mapping[str, Any]:
     return f.params(value)
 
 
+# --- compute and storage (plan §8) ---------------------------------------------------------
+
+# Advanced zones with security groups take only these (ResourceManagerImpl.discoverCluster,
+# RM:517-522: "Only KVM, XenServer, LXC and Simulator hypervisors are supported ...")
+SG_HYPERVISORS = ("KVM", "XenServer", "LXC", "Simulator")
+# the primary storage URL schemes the server parses (StorageManagerImpl.createPool,
+# CloudStackPrimaryDataStoreLifeCycleImpl.initialize:143-350)
+POOL_SCHEMES = (
+    "nfs",
+    "sharedmountpoint",
+    "rbd",
+    "presetup",
+    "clvm",
+    "iscsi",
+    "gluster",
+    "cifs",
+    "vmfs",
+    "datastorecluster",
+    "ocfs2",
+)
+NEEDS_HOST_AND_PATH = ("nfs", "gluster", "rbd")
+# a zone-wide pool's hypervisor (StorageManagerImpl:443-444, 1016-1018): never XenServer
+ZONE_POOL_HYPERVISORS = ("KVM", "VMware", "Hyperv", "LXC", "Any", "Simulator")
+# what a region store's provider needs in its details (ImageStoreProviders S3/Swift)
+REGION_DETAILS = {
+    "S3": ("accesskey", "secretkey", "bucket", "endpoint"),
+    "Swift": ("account", "username", "key"),
+}
+
+
+def _split(url: Any) -> SplitResult | None:
+    try:
+        return urlsplit(str(url))
+    except ValueError:
+        return None
+
+
+def _zone_of(res: Resource, state: State) -> Resource | None:
+    return state.get(Key("zone", res.key.path[:1]))
+
+
+def _hypervisor_of(host: Resource, state: State) -> str:
+    cluster = state.get(host.key.parent())
+    return str(cluster.values.get("hypervisor") or "") if cluster else ""
+
+
+def store_names(state: State) -> Iterator[Problem]:
+    """Image store names are unique across the whole cloud: StorageManagerImpl
+    .discoverImageStore (SM:3926-3929) looks the name up over every image store (431 "The
+    image store with name <n> already exists")."""
+    seen: dict[str, Resource] = {}
+    for kind in ("region_image_store", "image_store"):
+        for res in state.of_kind(kind):
+            name = res.key.path[-1]
+            first = seen.setdefault(name, res)
+            if first is not res:
+                yield Problem(
+                    res.origin,
+                    f"{describe(res)}: the name is already used by {describe(first)} at "
+                    f"{first.origin}; image store names are unique in the cloud",
+                )
+
+
+def cluster_hypervisors(state: State) -> Iterator[Problem]:
+    """An Advanced zone with security groups takes only KVM, XenServer, LXC and Simulator
+    clusters (ResourceManagerImpl.discoverCluster, RM:517-522)."""
+    for res in state.of_kind("cluster"):
+        zone = _zone_of(res, state)
+        if zone is None or zone.values.get("network_type") != "Advanced":
+            continue
+        hypervisor = res.values.get("hypervisor")
+        if zone.values.get("security_groups") and hypervisor not in SG_HYPERVISORS:
+            yield Problem(
+                res.origin_of("hypervisor"),
+                f"{describe(res)}: an Advanced zone with security groups takes only "
+                f"{', '.join(SG_HYPERVISORS)} clusters, not {hypervisor}",
+            )
+
+
+def vmware_clusters(state: State) -> Iterator[Problem]:
+    """A VMware cluster is found in the zone's vCenter datacenter (VmwareServerDiscoverer
+    .find:436-446 refuses a zone without one; a zone has at most one, AddVmwareDcCmd), is
+    ExternalManaged, and its url is http(s)://vcenter/datacenter/cluster (RM:626-636);
+    its hosts are discovered, never added (Marvin's deployDataCenter skips addHost)."""
+    dcs = _by_zone(state, "vmware_datacenter")
+    for zone, found in dcs.items():
+        for extra in found[1:]:
+            yield Problem(
+                extra.origin,
+                f"{describe(extra)}: zone '{zone}' has one VMware datacenter at most "
+                f"(the first at {found[0].origin})",
+            )
+    for res in state.of_kind("cluster"):
+        if res.values.get("hypervisor") != "VMware":
+            continue
+        if not dcs.get(res.key.path[0]):
+            yield Problem(
+                res.origin,
+                f"{describe(res)}: a VMware cluster needs the zone's vmware_datacenters entry",
+            )
+        if res.values.get("type") not in (None, "ExternalManaged"):
+            yield Problem(
+                res.origin_of("type"), f"{describe(res)}: a VMware cluster is ExternalManaged"
+            )
+        url = res.values.get("url")
+        parts = _split(url) if url else None
+        if url is not None and (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path.strip("/") == ""
+        ):
+            yield Problem(
+                res.origin_of("url"),
+                f"{describe(res)}: url must be http(s)://<vcenter>/<datacenter>/<cluster>",
+            )
+        for host in state.children(res.key, "host"):
+            yield Problem(
+                host.origin,
+                f"{describe(host)}: the hosts of a VMware cluster are discovered from "
+                "vCenter by addCluster; leave hosts out",
+            )
+
+
+def host_urls(state: State) -> Iterator[Problem]:
+    """What the discoverers accept: KVM needs http (LibvirtServerDiscoverer.find); a
+    Simulator host needs http and an authority starting with `sim` (SimulatorDiscoverer
+    .find; anything else ends in the generic 530); a KVM host's GUID is derived from its
+    address, so one address twice in a cluster is refused ("Skipping host ... already in
+    the database")."""
+    seen: dict[tuple[tuple[str, ...], str], Resource] = {}
+    for res in state.of_kind("host"):
+        url = res.values.get("url")
+        if url is None:
+            continue
+        hypervisor = _hypervisor_of(res, state)
+        parts = _split(url)
+        scheme = parts.scheme.lower() if parts else ""
+        if hypervisor in ("KVM", "Simulator") and scheme != "http":
+            yield Problem(
+                res.origin_of("url"),
+                f"{describe(res)}: a {hypervisor} host's url starts with http://",
+            )
+        elif hypervisor == "Simulator" and not (parts and parts.netloc.startswith("sim")):
+            yield Problem(
+                res.origin_of("url"),
+                f"{describe(res)}: a Simulator host's url is http://sim...; CloudStack's "
+                "simulator finds no host at any other address",
+            )
+        if hypervisor == "KVM" and parts and parts.hostname:
+            slot = (res.key.path[:-1], parts.hostname)
+            first = seen.setdefault(slot, res)
+            if first is not res:
+                yield Problem(
+                    res.origin_of("url"),
+                    f"{describe(res)}: {parts.hostname} is also the address of "
+                    f"{describe(first)} at {first.origin}",
+                )
+        if hypervisor == "BareMetal" and not res.values.get("tags"):
+            yield Problem(res.origin, f"{describe(res)}: a BareMetal host needs tags")
+
+
+def pool_urls(state: State) -> Iterator[Problem]:
+    """The URL forms the server parses (StorageManagerImpl.createPool, PL:143-350): a known
+    scheme; nfs, gluster and rbd with a host and a path; iscsi with an integer LUN. One
+    host+path twice is one pool to the server, whose id is derived from them (PL:318-345),
+    except for SharedMountPoint."""
+    seen: dict[tuple[str, str], Resource] = {}
+    for kind in ("primary_storage", "zone_primary_storage"):
+        for res in state.of_kind(kind):
+            parts = _split(res.values.get("url") or "")
+            if parts is None:
+                continue
+            where = res.origin_of("url")
+            scheme = parts.scheme.lower()
+            if scheme not in POOL_SCHEMES:
+                yield Problem(
+                    where,
+                    f"{describe(res)}: CloudStack has no primary storage of scheme "
+                    f"{scheme!r} (one of {', '.join(POOL_SCHEMES)})",
+                )
+                continue
+            if scheme in NEEDS_HOST_AND_PATH and (not parts.hostname or not parts.path.strip("/")):
+                yield Problem(where, f"{describe(res)}: a {scheme} url needs a host and a path")
+                continue
+            if scheme == "iscsi" and not parts.path.rstrip("/").rpartition("/")[2].isdigit():
+                yield Problem(
+                    where, f"{describe(res)}: an iscsi url ends with the LUN number (/iqn/0)"
+                )
+            if scheme != "sharedmountpoint" and parts.hostname:
+                first = seen.setdefault((parts.hostname, parts.path), res)
+                if first is not res:
+                    yield Problem(
+                        where,
+                        f"{describe(res)}: the same host and path as {describe(first)} at "
+                        f"{first.origin}: CloudStack refuses a second pool on them",
+                    )
+
+
+def pools_need_hosts(state: State) -> Iterator[Problem]:
+    """A cluster-scope pool is attached through an Up host of its cluster: without one,
+    createStoragePool fails ("No host up to associate a storage pool with in cluster",
+    PL.attachCluster:434-441). VMware clusters bring their hosts with them."""
+    for res in state.of_kind("primary_storage"):
+        cluster = state.get(res.key.parent())
+        if cluster is None or cluster.values.get("hypervisor") == "VMware":
+            continue
+        if not state.children(cluster.key, "host"):
+            yield Problem(
+                res.origin,
+                f"{describe(res)}: its cluster has no host; CloudStack attaches a pool "
+                "through an Up host of the cluster",
+            )
+
+
+def zone_pools(state: State) -> Iterator[Problem]:
+    """A zone-wide pool names a hypervisor, never XenServer (StorageManagerImpl:443-444,
+    1016-1018)."""
+    for res in state.of_kind("zone_primary_storage"):
+        hypervisor = res.values.get("hypervisor")
+        if hypervisor not in ZONE_POOL_HYPERVISORS:
+            yield Problem(
+                res.origin_of("hypervisor"),
+                f"{describe(res)}: a zone-wide pool is for one of "
+                f"{', '.join(ZONE_POOL_HYPERVISORS)}, not {hypervisor}",
+            )
+
+
+def nfs_mount_options(state: State) -> Iterator[Problem]:
+    """`nfsmountopts` is for NFS pools of KVM or Simulator (StorageManagerImpl:916-942)."""
+    for kind in ("primary_storage", "zone_primary_storage"):
+        for res in state.of_kind(kind):
+            if "nfsmountopts" not in (res.values.get("details") or {}):
+                continue
+            if kind == "primary_storage":
+                cluster = state.get(res.key.parent())
+                hypervisor = cluster.values.get("hypervisor") if cluster else None
+            else:
+                hypervisor = res.values.get("hypervisor")
+            parts = _split(res.values.get("url") or "")
+            if hypervisor not in ("KVM", "Simulator") or not parts or parts.scheme != "nfs":
+                yield Problem(
+                    res.origin_of("details"),
+                    f"{describe(res)}: nfsmountopts is only for nfs pools of KVM or Simulator",
+                )
+
+
+def image_stores(state: State) -> Iterator[Problem]:
+    """A zone's image store is NFS on an nfs:// or cifs:// URL with host and path
+    (CloudStackImageStoreLifeCycleImpl.initialize:104-107); region stores are S3 or Swift
+    with their details; every image store of a cloud has one provider (SM:3938-3944: "You
+    can only add new image stores from the same provider"); a staging store is nfs."""
+    providers: dict[str, Resource] = {}
+    for kind in ("region_image_store", "image_store", "staging_store"):
+        for res in state.of_kind(kind):
+            url = res.key.path[-1] if kind == "staging_store" else res.values.get("url")
+            parts = _split(url) if url else None
+            provider = str(res.values.get("provider") or "NFS")
+            if kind != "region_image_store":
+                schemes = ("nfs",) if kind == "staging_store" else ("nfs", "cifs")
+                if (
+                    not parts
+                    or parts.scheme not in schemes
+                    or not parts.hostname
+                    or not (parts.path.strip("/"))
+                ):
+                    said = " or ".join(f"{s}://host/path" for s in schemes)
+                    yield Problem(res.origin_of("url"), f"{describe(res)}: the url is {said}")
+            else:
+                missing = [
+                    d
+                    for d in REGION_DETAILS.get(provider, ())
+                    if d not in (res.values.get("details") or {})
+                ]
+                if missing:
+                    yield Problem(
+                        res.origin_of("details"),
+                        f"{describe(res)}: {provider} needs details {', '.join(missing)}",
+                    )
+            if kind == "staging_store":
+                continue  # cache stores are outside the one-provider rule
+            first = providers.setdefault(provider, res)
+            if len(providers) > 1 and first is res:
+                other = next(r for p, r in providers.items() if p != provider)
+                yield Problem(
+                    res.origin,
+                    f"{describe(res)}: provider {provider} while {describe(other)} at "
+                    f"{other.origin} is {res_provider(other)}; all image stores of a cloud "
+                    "have one provider",
+                )
+
+
+def res_provider(res: Resource) -> str:
+    return str(res.values.get("provider") or "NFS")
+
+
+def zone_details(state: State) -> Iterator[Problem]:
+    """Zone details and zone settings are one key space on the server (listZones
+    resourcedetails holds both); `cstool.` keys are cstool's own (cloud/lock.py)."""
+    known = catalog.catalog()
+    for res in state.of_kind("zone_detail"):
+        name = res.key.path[-1]
+        if name.startswith("cstool."):
+            yield Problem(res.origin, f"{describe(res)}: keys starting cstool. are reserved")
+        elif known.get(name) is not None:
+            yield Problem(
+                res.origin,
+                f"{describe(res)}: {name} is a setting; write it under the zone's settings:",
+            )
+
+
+def compute_needs_storage(state: State) -> Iterator[Problem]:
+    """System VMs start only in a zone with primary storage (or local storage) and an image
+    store (SecondaryStorageManagerImpl.isZoneReady): a zone with hosts and without them
+    never runs a VM."""
+    hosts = _by_zone(state, "host")
+    for zone in state.of_kind("zone"):
+        name = zone.key.path[0]
+        if not hosts.get(name):
+            continue
+        pools = _by_zone(state, "primary_storage").get(name) or _by_zone(
+            state, "zone_primary_storage"
+        ).get(name)
+        if not pools and not zone.values.get("local_storage"):
+            yield Problem(
+                zone.origin,
+                f"zone '{name}': hosts but no primary storage: system VMs will not start",
+                warning=True,
+            )
+        if not _by_zone(state, "image_store").get(name):
+            yield Problem(
+                zone.origin,
+                f"zone '{name}': hosts but no secondary storage: system VMs will not start",
+                warning=True,
+            )
+
+
+def infra_names_without_case(state: State) -> Iterator[Problem]:
+    """Cluster names are unique per pod under the database's collation, which ignores case
+    (setup/db/create-schema.sql: UNIQUE i_cluster__pod_id__name (pod_id, name) in a utf8
+    table; ResourceManagerImpl.discoverCluster answers 530 "Unable to create cluster" when
+    ClusterDaoImpl.persist fails, RM:585-592). Hosts and pools have no such index, but the
+    `name` filters of listHosts and listStoragePools compare under the same collation, so
+    two names that differ only in case are one to every lookup by name."""
+    yield from _same_without_case(
+        state, ("cluster", "host", "primary_storage", "zone_primary_storage")
+    )
+
+
+def detail_secrets(state: State) -> Iterator[Problem]:
+    """A zone detail named like a credential (password, secretkey, Swift's key) would show
+    its value in plans and recordings: updateZone takes only plain values, so it cannot be
+    a reference. (Pool and store details take references: details.parse refuses a plain
+    value there.) The message never holds the value."""
+    for res in state.of_kind("zone_detail"):
+        if secrets.is_credential_key(res.key.path[-1]):
+            yield Problem(
+                res.origin_of("value"),
+                f"{describe(res)}: a credential in a zone detail would be shown in plans "
+                "and recordings; cstool does not manage it: set it on the server by hand",
+            )
+
+
+def external_clusters(state: State) -> Iterator[Problem]:
+    """An ExternalManaged cluster (VMware's default) is found through its url: without a
+    scheme the server refuses it, "uri.scheme is null <url>, add http:// as a prefix", and an
+    http url needs a host and a path (ResourceManagerImpl.discoverCluster, after the early
+    return for CloudManaged clusters)."""
+    for res in state.of_kind("cluster"):
+        hypervisor = res.values.get("hypervisor")
+        default = "ExternalManaged" if hypervisor == "VMware" else "CloudManaged"
+        if (res.values.get("type") or default) != "ExternalManaged":
+            continue
+        url = res.values.get("url")
+        parts = _split(url) if url else None
+        if url is None or parts is None or not parts.scheme:
+            yield Problem(
+                res.origin_of("url") if url is not None else res.origin,
+                f"{describe(res)}: an ExternalManaged cluster needs a url "
+                "(http://<manager>/<path>): CloudStack finds the cluster through it",
+            )
+        elif parts.scheme == "http" and (not parts.hostname or not parts.path.strip("/")):
+            yield Problem(
+                res.origin_of("url"),
+                f"{describe(res)}: url must be http://<host>/<path>",
+            )
+
+
+def cluster_credentials(state: State) -> Iterator[Problem]:
+    """Warning: url, username and password are read only for ExternalManaged (VMware)
+    clusters; a CloudManaged cluster's are ignored (ResourceManagerImpl.discoverCluster,
+    RM:596-665)."""
+    for res in state.of_kind("cluster"):
+        hypervisor = res.values.get("hypervisor")
+        default = "ExternalManaged" if hypervisor == "VMware" else "CloudManaged"
+        if (res.values.get("type") or default) != "CloudManaged":
+            continue
+        for name in ("url", "username", "password"):
+            if res.values.get(name) is not None:
+                yield Problem(
+                    res.origin_of(name),
+                    f"{describe(res)}: {name} is ignored by CloudStack for a CloudManaged cluster",
+                    warning=True,
+                )
+
+
+def _ipv4(text: Any) -> ipaddress.IPv4Address | None:
+    try:
+        return ipaddress.IPv4Address(str(text))
+    except ValueError:
+        return None
+
+
+def _host_ip(res: Resource) -> ipaddress.IPv4Address | None:
+    """The address a host will have: its URL's host when an IPv4, else its name when one."""
+    parts = _split(res.values.get("url") or "")
+    return _ipv4(parts.hostname if parts else None) or _ipv4(res.key.path[-1])
+
+
+def host_addresses(state: State) -> Iterator[Problem]:
+    """Warnings about a host's name and address:
+    - a non-Simulator host named neither by its URL's host nor by an IPv4: the server puts
+      the agent's own name back at every reconnect (ResourceManagerImpl.createHostVO:3256,
+      F2), so the name cstool finds it by would be lost;
+    - an IPv4 outside its pod's gateway/netmask: XenServer and Hyper-V refuse it
+      (ResourceManagerImpl.checkCIDR via XcpServerDiscoverer:685, HypervServerDiscoverer:399);
+    - an IPv4 inside one of its pod's management ranges: checkIPConflicts (fillRoutingHostVO
+      :3698) takes it from the pod's private addresses, one fewer for system VMs."""
+    for res in state.of_kind("host"):
+        name = res.key.path[-1]
+        parts = _split(res.values.get("url") or "")
+        hypervisor = _hypervisor_of(res, state)
+        if (
+            hypervisor != "Simulator"
+            and parts is not None
+            and parts.hostname
+            and name != parts.hostname
+            and _ipv4(name) is None
+        ):
+            yield Problem(
+                res.origin,
+                f"{describe(res)}: the name is neither the url's host ({parts.hostname}) nor "
+                "an address; CloudStack puts the agent's own name back when it reconnects",
+                warning=True,
+            )
+        ip = _host_ip(res)
+        pod = state.get(Key("pod", res.key.path[:2]))
+        if ip is None or pod is None or not pod.values.get("gateway"):
+            continue
+        net = v.network_of(pod.values["gateway"], pod.values["netmask"])
+        if ip not in net:
+            yield Problem(
+                res.origin,
+                f"{describe(res)}: {ip} is outside its pod's subnet {net}; XenServer and "
+                "Hyper-V refuse such a host",
+                warning=True,
+            )
+        for span in map(_span, state.children(pod.key, "management_range")):
+            if span.lo <= int(ip) <= span.hi:
+                yield Problem(
+                    res.origin,
+                    f"{describe(res)}: {ip} is inside {span.label}; CloudStack takes it from "
+                    "the addresses of system VMs",
+                    warning=True,
+                )
+
+
+INFRA_RULES: tuple[Rule, ...] = (
+    infra_names_without_case,
+    detail_secrets,
+    cluster_credentials,
+    external_clusters,
+    host_addresses,
+    store_names,
+    cluster_hypervisors,
+    vmware_clusters,
+    host_urls,
+    pool_urls,
+    pools_need_hosts,
+    zone_pools,
+    nfs_mount_options,
+    image_stores,
+    zone_details,
+    compute_needs_storage,
+)
+
+
 RULES = (
     range_geometry,
     first_management_range,
@@ -702,4 +1209,5 @@ RULES = (
     setting_categories,
     setting_values,
     setting_values_as_listed,
+    *INFRA_RULES,
 )

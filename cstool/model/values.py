@@ -240,3 +240,96 @@ def ip_int(address: str) -> int:
 
 def network_of(gateway: str, mask: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(f"{gateway}/{mask}", strict=False)
+
+
+# --- compute and storage (clusters, hosts, pools, image stores) ---------------------------
+
+# Hypervisor.HypervisorType display names (Hypervisor.java); HypervisorType.getType reads
+# them in any case. None and Any are not a cluster's hypervisor.
+HYPERVISOR_TYPES = (
+    "KVM",
+    "XenServer",
+    "VMware",
+    "Hyperv",
+    "Simulator",
+    "LXC",
+    "Ovm3",
+    "Ovm",
+    "BareMetal",
+    "External",
+    "Custom",
+    "VirtualBox",
+    "Parralels",
+)
+hypervisor = one_of(HYPERVISOR_TYPES)
+# a zone-wide pool may also be for Any hypervisor (StorageManagerImpl:443-444)
+pool_hypervisor = one_of((*HYPERVISOR_TYPES, "Any"))
+HOST_STATES = ("enabled", "disabled", "maintenance")
+POOL_STATES = HOST_STATES
+state = one_of(HOST_STATES)
+
+
+def url(value: Any) -> str:
+    """A URL with a scheme (scheme://...): the server refuses one without
+    (ResourceManagerImpl.addHost "uri.scheme is null")."""
+    out = text(value)
+    scheme, sep, _ = out.partition("://")
+    if not sep or not scheme or not scheme[0].isalpha():
+        raise ValueError("a URL needs a scheme, e.g. http://10.0.0.5 or nfs://host/path")
+    return out
+
+
+def url_host(value: Any) -> str:
+    """The host of a URL (http://10.10.1.101 -> 10.10.1.101): a host's default name."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url(value)).hostname
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if not host:
+        raise ValueError("the URL has no host")
+    return host
+
+
+def pool_url(value: Any) -> str:
+    """A primary storage URL, as the server reads it (StorageManagerImpl.extractUriParamsAsMap):
+    the scheme in lower case, an empty port (`nfs://10.1.1.5:/export`, Marvin's form) dropped,
+    the path verbatim (the server keeps even a trailing space). A user name stays (rbd's
+    user); a password in the URL is refused: it is written as the pool's `secret`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    raw = str(value).lstrip()  # the path's end is kept as written
+    url(raw)
+    parts = urlsplit(raw)
+    if parts.password is not None:
+        raise ValueError("a literal secret is not allowed here; write {env: NAME} or {file: /path}")
+    netloc = parts.netloc[:-1] if parts.netloc.endswith(":") else parts.netloc
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def pool_url_compared(value: Any) -> str:
+    """What of a pool URL is compared with the live pool: without user-info, which the server
+    never returns (StoragePoolJoinDaoImpl: ipaddress is the URL's host)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(str(value))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme.lower(), host, parts.path, parts.query, parts.fragment))
+
+
+def count(value: Any) -> int:
+    """A non-negative integer (bytes, IOPS)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    out = text(value)
+    if not out.isdigit():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(out)
+
+
+def host_tags(value: Any) -> tuple[str, ...]:
+    """Host or pool tags: compared as a sorted set (the server joins them in no set order,
+    host_view.sql GROUP_CONCAT(DISTINCT tag)); a comma would split a tag on the way back."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(sorted({tag(t) for t in items if str(t).strip()}))

@@ -45,9 +45,7 @@ def only_zones(state: State, zones: Collection[str]) -> State:
     duplicates only where they lie inside the zones)."""
     if not zones:
         return state
-    kept = State({k: r for k, r in state.items() if k.zone is not None and k.zone in zones})
-    kept.cloud = state.cloud
-    kept.ignore = state.ignore  # the config's `ignore:` rules (model/ignore.py)
+    kept = state.like({k: r for k, r in state.items() if k.zone is not None and k.zone in zones})
     kept.duplicates = {
         k: ids for k, ids in state.duplicates.items() if k.zone is not None and k.zone in zones
     }

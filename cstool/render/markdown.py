@@ -31,6 +31,7 @@ from cstool.render.rows import (
     summary,
     unmanaged_note,
 )
+from cstool.render.text import not_rotatable_line
 
 ACTIONS = ("create", "update", "replace", "delete")
 # GitHub refuses a comment over 65,536 characters: the default limit of a Markdown plan
@@ -71,19 +72,21 @@ def plan(
     tables, and says what it left out and where the full plan is (`full_plan`: the file
     `plan --out` wrote)."""
     head = [marker(target), f"### cstool plan for `{target}`", ""]
+    # --rotate-secrets: what the API cannot rotate, said last whatever else is left out
+    rotation = ["", *(_esc(x) for x in not_rotatable_line(p))] if p.not_rotatable else []
     if p.empty and not p.unmanaged:
         head.append("**No changes.** The cloud matches the configuration.")
-        return "\n".join(head) + "\n"
+        return "\n".join(head + rotation) + "\n"
     if p.empty:
         head.append(
             f"**No changes to apply**, but {len(p.unmanaged)} resource(s) in the cloud are "
             "not in the configuration (listed below)."
         )
-        return "\n".join(head + _unmanaged(p)) + "\n"
+        return "\n".join(head + _unmanaged(p) + rotation) + "\n"
     view = _View.of(p, desired, live)
     text = ""
     for level in range(len(LEFT_OUT) + 1):
-        text = "\n".join(head + _body(p, view, level, max_chars, full_plan)) + "\n"
+        text = "\n".join(head + _body(p, view, level, max_chars, full_plan) + rotation) + "\n"
         if not max_chars or len(text) <= max_chars:
             break
     return text

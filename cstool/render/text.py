@@ -76,7 +76,20 @@ def plan(p: Plan, target: str, color: bool = False) -> str:
             for r in p.unmanaged
         )
     lines.extend(["", *ignored_line(p.ignored)] if p.ignored else [])
+    lines.extend(["", *not_rotatable_line(p)] if p.not_rotatable else [])
     return "\n".join(lines) + "\n"
+
+
+def not_rotatable_line(p: Plan) -> list[str]:
+    """With --rotate-secrets: one line naming the objects whose secrets the API cannot change
+    (Simulator and VMware hosts, pool secrets, store details), or none."""
+    if not p.not_rotatable:
+        return []
+    names = ", ".join(label(k.kind, k.path) for k in p.not_rotatable)
+    return [
+        f"Not rotatable through the API ({len(p.not_rotatable)}; replace the object to change "
+        f"its secret): {names}"
+    ]
 
 
 def _grouped(p: Plan, lines: list[str], color: bool) -> Iterator[tuple[int, Row]]:

@@ -39,6 +39,14 @@ TABLES = (
     "networkoffering",
     "zoneconfig",
     "globalconfig",
+    # compute and storage (issue 13): rows as the API returns them, internal keys start "_"
+    "cluster",  # _guid, _dbid
+    "host",  # _url, _username, _secret_digest, _up_at, _final_state, _maint_reads, _dbid
+    "vmwaredc",
+    "systemvm",
+    "storagepool",  # _host, _path
+    "imagestore",  # _role: Image or ImageCache
+    "volume",  # poolid, vmid, state
 )
 
 
@@ -135,6 +143,10 @@ class Store:
         self._file_lock: Path | None = None
         self._closed = False  # after close() nothing is written: the file may be another's
         self.save_error: OSError | None = None  # the last background write's failure
+        # not saved: how the running simulator behaves (Simulator(host_connect=)), and the
+        # faults injected on the request being handled (transport._dispatch sets them)
+        self.host_connect = 0.0
+        self.call_faults: dict[str, str | None] = {}
 
     # --- ids and rows -------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from requests.structures import CaseInsensitiveDict
 
 from cstool import apispec
 from cstool.simulator.commands import COMMANDS, ApiRefusal, P, ParamError
+from cstool.simulator.commands.compute import tick
 from cstool.simulator.commands.core import setting
 from cstool.simulator.settings import seed
 from cstool.simulator.store import Store, public
@@ -141,6 +142,25 @@ def post_refusal(command: str | None, method: str, params: dict[str, str]) -> st
     return f"State changing command {command} needs to be sent using POST request"
 
 
+def envelope(command: str) -> str:
+    """The key a command's answers and errors come in: BaseCmd.getCommandName, the lower-cased
+    name + "response" unless the command overrides it (api-spec.json `response_name`, e.g.
+    enableStorageMaintenance's prepareprimarystorageformaintenanceresponse)."""
+    spec = apispec.command(command)
+    return spec.response_name if spec else f"{command.lower()}response"
+
+
+def _params(command: str, params: dict[str, str]) -> P:
+    """The parameters as a handler sees them. ParamProcessWorker:186-197 names the command in
+    its texts ("Unable to execute API command x due to missing parameter y") by
+    getCommandName() minus "response": the overridden envelope's stem where there is one."""
+    p = P(command, params)
+    stem = envelope(command).removesuffix("response")
+    if stem != command.lower():
+        p.command = stem
+    return p
+
+
 def _class_name(command: str) -> str:
     spec = apispec.command(command)
     return spec.class_name if spec else f"org.apache.cloudstack.api.command.admin.{command}Cmd"
@@ -150,14 +170,30 @@ def _class_name(command: str) -> str:
 
 _FAULT = re.compile(
     r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:"
-    r"(?P<action>latency|error|job-time|job|drop|lose|throttle)(?:=(?P<value>.+))?$"
+    r"(?P<action>latency|error|job-time|job|drop|lose|throttle|connect-time|host-state|"
+    r"maint-polls|maint-error)(?:=(?P<value>.+))?$"
 )
+# faults the command handlers read (Store.call_faults), not the transport
+HANDLER_FAULTS = ("connect-time", "host-state", "maint-polls", "maint-error")
+
+
+def _host_state(text: str) -> str:
+    """host-state takes a connection state a host can be left in (com.cloud.host.Status)."""
+    if text not in ("Alert", "Down"):
+        raise ValueError(text)
+    return text
+
+
 # the value each action takes: (reader, what to write); None: the action takes no value
 _FAULT_VALUES: dict[str, tuple[Any, str] | None] = {
     "latency": (float, "seconds"),
     "error": (int, "an HTTP status code (400-599)"),
     "job-time": (float, "seconds"),
     "throttle": (int, "milliseconds"),
+    "connect-time": (float, "seconds"),
+    "host-state": (_host_state, "Alert or Down"),
+    "maint-polls": (int, "a number of listHosts reads"),
+    "maint-error": None,
     "job": None,
     "drop": None,
     "lose": None,
@@ -175,6 +211,9 @@ class Fault:
     drop (the connection drops before the server acts), lose (it acts, then the reply is lost),
     job-time=SECONDS (the async job stays pending at least that long, as a real server's do),
     throttle[=MS] (refused as a throttled account, 429, before the command runs).
+    For the handlers (compute.py): connect-time=SECONDS (an added host is Connecting that
+    long), host-state=Alert|Down (it stays so), maint-polls=N (a host stays in
+    PrepareForMaintenance N listHosts reads), maint-error (it ends ErrorInPrepareForMaintenance).
     """
 
     command: str
@@ -188,8 +227,9 @@ class Fault:
         if not m:
             raise ValueError(
                 f"bad fault {text!r}: write COMMAND[#N]:latency=S|error=CODE|job|"
-                "drop|lose|job-time=S|throttle[=MS], e.g. createPod#2:error=431, "
-                "'*:latency=0.05' or 'addHost:job-time=2'"
+                "drop|lose|job-time=S|throttle[=MS]|connect-time=S|host-state=Alert|Down|"
+                "maint-polls=N|maint-error, e.g. createPod#2:error=431, "
+                "'*:latency=0.05' or 'addHost:connect-time=2'"
             )
         kind = _FAULT_VALUES[m["action"]]
         if m["value"] is not None:
@@ -198,7 +238,7 @@ class Fault:
             except ValueError:
                 number = None
             low, high = _FAULT_RANGE.get(m["action"], (0, 86400))
-            if number is None or not low <= number <= high:
+            if number is None or (not isinstance(number, str) and not low <= number <= high):
                 what = kind[1] if kind else "no value"
                 raise ValueError(f"bad fault {text!r}: {m['action']} takes {what}")
         return cls(m["cmd"], m["action"], int(m["nth"]) if m["nth"] else None, m["value"])
@@ -254,8 +294,10 @@ class Simulator:
         faults: Iterable[Fault] = (),
         job_polls: int = 1,
         version: str = DEFAULT_VERSION,
+        host_connect: float = 0.0,
     ) -> None:
         self.store = Store.load(state)
+        self.store.host_connect = host_connect  # seconds an added host takes to be Up
         try:
             with self.store.transaction():
                 seed(self.store)
@@ -389,7 +431,10 @@ class Simulator:
                     "Injected failure "
                     f"(simulator fault {fault.command}#{fault.nth or '*'} on {command})",
                 )
-        reply = self._dispatch(command, params, any(f.action == "job" for f in faults), polls)
+        handler_faults = {f.action: f.value for f in faults if f.action in HANDLER_FAULTS}
+        reply = self._dispatch(
+            command, params, any(f.action == "job" for f in faults), polls, handler_faults
+        )
         job_time = max((float(f.value or 0) for f in faults if f.action == "job-time"), default=0)
         if job_time > 0 and command != "queryAsyncJobResult":  # only a job's start sets its time
             self._delay_job(reply, job_time)
@@ -468,13 +513,22 @@ class Simulator:
         return None
 
     def _error(self, command: str | None, code: int, text: str) -> Reply:
-        key = f"{command.lower()}response" if command else "errorresponse"
+        key = envelope(command) if command else "errorresponse"
         cserror = ApiRefusal(code, text).cserrorcode
         body = {key: {"uuidList": [], "errorcode": code, "cserrorcode": cserror, "errortext": text}}
         return Reply(code, body, {"X-Description": text})
 
-    def _dispatch(self, command: str, params: dict[str, str], fail_job: bool, polls: int) -> Reply:
-        key = f"{command.lower()}response"
+    def _dispatch(
+        self,
+        command: str,
+        params: dict[str, str],
+        fail_job: bool,
+        polls: int,
+        handler_faults: dict[str, str | None] | None = None,
+    ) -> Reply:
+        key = envelope(command)
+        with self.store.transaction() as store:
+            tick(store)  # what the server did since the last request (hosts, system VMs)
         if command == "queryAsyncJobResult":
             return self._query_job(P(command, params))
         spec = COMMANDS[command]
@@ -491,8 +545,9 @@ class Simulator:
                     job = {"id": self.store.new_id(), **job}
                 return Reply(200, {key: job})
         with self.store.transaction() as store:
+            store.call_faults = dict(handler_faults or {})
             try:
-                result = spec.handler(store, P(command, params))
+                result = spec.handler(store, _params(command, params))
             except ParamError as exc:
                 return self._error(command, exc.code, exc.text)
             except ApiRefusal as exc:
@@ -503,6 +558,8 @@ class Simulator:
                 return self._error(
                     command, 530, f"Internal error executing command: {type(exc).__name__}: {exc}"
                 )
+            finally:
+                store.call_faults = {}
             if spec.mode == "sync":
                 return Reply(200, {key: result})
             job = self._job(command, result, None, polls)

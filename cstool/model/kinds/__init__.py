@@ -3,13 +3,14 @@
 Loading, the JSON Schema, reading, diffing, ordering and lowering to API calls are generic
 and read this table; a kind that needs something the table cannot say gets a named hook,
 typed by a Protocol of kinds.base. The kinds are written one module per plane (settings,
-network); KINDS is the one table, in CloudStack's bring-up order: by phase, which reading,
-the order of a state and the plan's phases all follow. Pure: no HTTP, no cs.
+network, compute, storage); KINDS is the one table, in CloudStack's bring-up order: by
+phase, which reading, the order of a state and the plan's phases all follow. Pure: no HTTP,
+no cs.
 """
 
 from __future__ import annotations
 
-from cstool.model.kinds import network, settings
+from cstool.model.kinds import compute, network, settings, storage
 from cstool.model.kinds.base import NO_DEFAULT, Field, Kind, Need, Read, default_of
 
 __all__ = ["KINDS", "NO_DEFAULT", "Field", "Kind", "Need", "Read", "children_of", "default_of"]
@@ -28,7 +29,7 @@ def _table(*planes: tuple[Kind, ...]) -> dict[str, Kind]:
     return table
 
 
-KINDS: dict[str, Kind] = _table(settings.KINDS, network.KINDS)
+KINDS: dict[str, Kind] = _table(settings.KINDS, network.KINDS, compute.KINDS, storage.KINDS)
 
 
 def children_of(kind: str | None) -> list[Kind]:

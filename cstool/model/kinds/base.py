@@ -68,8 +68,13 @@ class Lowering(Protocol[ResT, CallT_co]):
     def var(self, name: str) -> object: ...  # an id an earlier call of the step bound
     def key(self, kind: str, path: tuple[str, ...]) -> KeyLike: ...
     def call(
-        self, command: str, params: Mapping[str, Any], bind: str | None = None, creates: Any = None
-    ) -> CallT_co: ...
+        self,
+        command: str,
+        params: Mapping[str, Any],
+        bind: str | None = None,
+        creates: Any = None,
+        until: tuple[str, str, tuple[str, ...]] | None = None,
+    ) -> CallT_co: ...  # until: (field, equals, fail values), a state wait (plan.Until)
     def desired_parent(self, res: ResT) -> ResT: ...
     def generic_params(self, res: ResT) -> dict[str, Any]: ...
 
@@ -203,6 +208,13 @@ class ReplaceWhen(Protocol):
     def __call__(self, want: ResourceLike, have: ResourceLike, live: StateLike, /) -> str: ...
 
 
+class KeyDefault(Protocol):
+    """The identity of an entry that does not write its key field, from its other values
+    (a host's name is its URL's host; an image store's name is its URL)."""
+
+    def __call__(self, values: Mapping[str, Any], /) -> str: ...
+
+
 class Match(Protocol):
     """Whether `other` is one of the resources the resource at `key` needs."""
 
@@ -235,6 +247,17 @@ class Field:
     to_yaml: ToYaml | None = None  # how export writes it, when not as is
     doc: str = ""
     json_type: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    # never returned by the API (a host's url, a password): sent on create, never read,
+    # compared or exported
+    write_only: bool = False
+    # takes only a reference ({env: NAME} or {file: PATH}, model/secrets.py), never a value;
+    # a secret field is write-only too
+    secret: bool = False
+    # a live None is not compared (a response key older servers lack, e.g. capacitybytes)
+    absent_unknown: bool = False
+    # what of the value is compared with the live one (a pool URL without its user name,
+    # which the server never returns); None: the whole value
+    compare_as: Parse | None = None
 
     def params(self, value: Any) -> Params:
         """Request parameters for this field's value."""
@@ -270,6 +293,9 @@ class Read:
     key_from: KeyFrom | None = None  # identity not in a field
     extra_fields: tuple[str, ...] = ()  # response fields kept beside the values (live only)
     parent_accept: ParentAccept | None = None  # only under parents like this
+    # response fields that also identify an item when no desired key matches its key_api
+    # (a host written by its IP: the server names it after the agent)
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -339,6 +365,18 @@ class Kind:
     # (desired, live res, live state): why an update the API would get wrong is done as a
     # replace ("" when the update is safe); the reason is shown to reviewers
     replace_when: ReplaceWhen | None = None
+    # the identity of an entry that omits its key field (None: the key field is required)
+    key_default: KeyDefault | None = None
+    # managed only in zones that opt in (compute and storage, plan §0.2): elsewhere live
+    # ones are neither drift nor unmanaged
+    opt_in: bool = False
+    # deleted only when its parent is torn down (system VMs before their zone's pools)
+    torn_down_with_parent: bool = False
+    # the values of its `state` field (enabled, disabled, maintenance), for lowering
+    state_values: tuple[str, ...] = ()
+    # commands that take one out of service: an update that makes one on the way (a pool's
+    # nfsmountopts change runs inside a maintenance) disrupts, whatever its fields say
+    out_of_service_calls: frozenset[str] = frozenset()
     doc: str = ""
 
     @property

@@ -754,7 +754,74 @@ GUEST_RANGE = Kind(
     doc="Basic zones only: per-pod guest ranges on the zone's shared guest network",
 )
 
+# --- zone details (updateZone details; listZones resourcedetails) ------------------------
+
+LOCK_PREFIX = "cstool."  # cloud/lock.py keeps its lock among the zone's details
+
+
+def explode_zone_details(zone: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A zone's details from its listZones item. Zone-scoped settings live in the same
+    table (data_center_details, INFRA §12), so catalog setting names are left to
+    zone_setting, and cstool's own lock is no detail of the config's."""
+    from cstool.model import settings as catalog
+
+    details = zone.get("resourcedetails")
+    if not isinstance(details, Mapping):
+        return []
+    known = catalog.catalog()
+    return [
+        {"name": str(k), "value": value, "zoneid": zone.get("id")}
+        for k, value in details.items()
+        if str(k) not in known and not str(k).startswith(LOCK_PREFIX)
+    ]
+
+
+def _zone_detail_set(plan: Lowering[ResT, CallT], res: ResT, *_: object) -> list[CallT]:
+    """updateZone details in the key/value form (ConfigurationManagerImpl.editZone:2903-2915);
+    the server merges them into the zone's details."""
+    params = {
+        "id": plan.ref(res.key.parent()),
+        "details[0].key": res.key.path[-1],
+        "details[0].value": res.values["value"],
+    }
+    return [plan.call("updateZone", params)]
+
+
+ZONE_DETAIL = Kind(
+    name="zone_detail",
+    parent="zone",
+    container="details",
+    key="name",
+    key_parse=v.text,
+    style="map",
+    phase=25,
+    # the zone's other details (set by CloudStack or by hand) are never unmanaged, and
+    # updateZone cannot remove one (ConfigurationManagerImpl.editZone:3016-3023): no delete
+    auto_created=True,
+    opt_in=True,
+    fields=(
+        Field(
+            "value",
+            v.setting_value,
+            api="value",
+            required=True,
+            json_type=jt.SETTING,
+            from_api=lambda o: v.setting_value(o.get("value")),
+            doc="the detail's value (compared as a string)",
+        ),
+    ),
+    read=Read(
+        "listZones", "zone", key_api="name", parent_id="zoneid", explode=explode_zone_details
+    ),
+    create="updateZone",
+    update="updateZone",
+    lower_create=_zone_detail_set,
+    lower_update=_zone_detail_set,
+    doc="zone details: name -> value (updateZone details, merged; never removed)",
+)
+
 KINDS = (
+    ZONE_DETAIL,
     ZONE,
     PHYSICAL_NETWORK,
     TRAFFIC_TYPE,

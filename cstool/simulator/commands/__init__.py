@@ -6,7 +6,15 @@ ApiRefusal is an HTTP error for sync and async-create commands and a failed job 
 Never imports cstool.model or cstool.cloud: this is a second description of the API.
 """
 
-from cstool.simulator.commands import config, physical, pods, ranges, zones  # noqa: F401
+from cstool.simulator.commands import (  # noqa: F401
+    compute,
+    config,
+    physical,
+    pods,
+    ranges,
+    storage,
+    zones,
+)
 from cstool.simulator.commands.core import COMMANDS, ApiRefusal, Command, P, ParamError
 
 __all__ = ["COMMANDS", "ApiRefusal", "Command", "P", "ParamError"]

@@ -34,8 +34,16 @@ from cstool.simulator.store import Store, public
 # --- settings ------------------------------------------------------------------------------
 
 # an empty store answers every lookup with "entity does not exist": the simulator has no
-# clusters, storage pools, accounts, domains or image stores, so an id of one names nothing
+# accounts, domains or image-store settings, so an id of one names nothing
 _NOTHING = Store()
+# the scopes whose objects the simulator keeps, and their tables
+_SCOPE_TABLES = {"zone": "zone", "cluster": "cluster", "storagepool": "storagepool"}
+# ConfigurationManagerImpl.updateConfiguration (CM:783-803): two cluster settings are stored
+# in cluster_details under other names
+_CLUSTER_DETAIL_NAMES = {
+    "cpu.overprovisioning.factor": "cpuOvercommitRatio",
+    "mem.overprovisioning.factor": "memoryOvercommitRatio",
+}
 
 
 def _scope(store: Store, p: P, params: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
@@ -44,13 +52,40 @@ def _scope(store: Store, p: P, params: dict[str, str]) -> tuple[str, dict[str, A
     found = []
     for param, scope in params.items():
         if p.get(param):
-            source = store if scope == "zone" else _NOTHING
-            found.append((scope, p.row(source, "zone", param)))
+            table = _SCOPE_TABLES.get(scope)
+            source = store if table else _NOTHING
+            found.append((scope, p.row(source, table or "zone", param)))
     if len(found) > 1:
         raise ApiRefusal(
             431, "cannot handle multiple IDs, provide only one ID corresponding to the scope"
         )
     return found[0] if found else None
+
+
+def _detail_name(scope: str, name: str) -> str:
+    """The detail a scoped setting is stored as (CM:783-803 renames two cluster settings)."""
+    return _CLUSTER_DETAIL_NAMES.get(name.lower(), name) if scope == "cluster" else name
+
+
+def _details_of(scope: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """The details map a cluster (cluster_details, kept by commands/compute.py as `_details`;
+    listClusters shows it as `resourcedetails`, ApiResponseHelper.createClusterResponse) or a
+    pool (storage_pool_details, kept by commands/storage.py as `_details`) keeps its settings
+    in (ConfigurationManagerImpl.updateConfiguration: _clusterDetailsDao.persist/update,
+    _storagePoolDetailsDao.addDetail)."""
+    _kind, row = scope
+    details = row.get("_details")
+    if not isinstance(details, dict):
+        details = row["_details"] = {}
+    return details
+
+
+def _scoped_value(store: Store, scope: tuple[str, dict[str, Any]], name: str) -> str | None:
+    """ConfigKey.valueInScope: the scope's stored value, else the global one."""
+    if scope[0] == "zone":
+        return zone_value(store, scope[1]["id"], name)
+    value = _details_of(scope).get(_detail_name(scope[0], name))
+    return global_value(store, name) if value is None else str(value)
 
 
 def _view(
@@ -113,7 +148,7 @@ def list_configurations(store: Store, p: P) -> dict[str, Any]:
         if scope is not None:
             # key.valueInScope(scope, id).toString(): the scoped value else the global one,
             # through ConfigKey.valueOf; ListCfgsByCmd.setScope names the scope
-            stored = java_text(setting, zone_value(store, scope[1]["id"], setting.name))
+            stored = java_text(setting, _scoped_value(store, scope, setting.name))
         rows.append(_view(setting, stored, scope and scope[0]))
     return _page(store, p, rows, scoped=scope is not None)
 
@@ -184,10 +219,13 @@ def update_configuration(store: Store, p: P) -> dict[str, Any]:
             raise ApiRefusal(530, 'Cannot invoke "String.toLowerCase()" because "value" is null')
         value = value.lower()
     _refusal(store, setting, value, scope_name)
-    if scope is not None:  # Zone: _dcDetailsDao.addDetail (the only scope with objects here)
+    if scope is not None and scope[0] == "zone":  # Zone: _dcDetailsDao.addDetail
         zoneid = scope[1]["id"]
         row = {"id": f"{zoneid}/{name}", "zoneid": zoneid, "name": name, "value": value}
         store.add("zoneconfig", row)
+    elif scope is not None:  # Cluster: cluster_details; StoragePool: storage_pool_details
+        _details_of(scope)[_detail_name(scope[0], name)] = value
+        store.touch()
     else:
         store.add("globalconfig", {"id": name, "name": name, "value": value})
     # setResponseValue: the value parameter as sent, encrypted for Hidden and Secure
@@ -203,9 +241,13 @@ def reset_configuration(store: Store, p: P) -> dict[str, Any]:
     setting = _declared_or_refuse(name)
     if scope is not None and scope[0] not in setting.scopes:
         raise ApiRefusal(431, f"Invalid scope id provided for the parameter {name}")
-    if scope is not None:  # _dcDetailsDao.removeDetail; the new value is config.getValue()
+    if scope is not None and scope[0] == "zone":  # _dcDetailsDao.removeDetail
         store.remove("zoneconfig", f"{scope[1]['id']}/{name}")
         label = "Zone"  # ConfigKey.Scope.Zone.name(), unlike listConfigurations' "zone"
+    elif scope is not None:  # _clusterDetailsDao / _storagePoolDetailsDao .removeDetail
+        _details_of(scope).pop(_detail_name(scope[0], name), None)
+        store.touch()
+        label = {"cluster": "Cluster", "storagepool": "StoragePool"}.get(scope[0], scope[0])
     else:  # _configDao.update(name, category, defaultValue)
         store.remove("globalconfig", name)
         label = None

@@ -518,10 +518,14 @@ def update_pod(store: Store, p: P) -> dict[str, Any]:
 @command("deletePod")
 def delete_pod(store: Store, p: P) -> dict[str, Any]:
     """ConfigurationManagerImpl.deletePod. checkIfPodIsDeletable refuses (530) for allocated
-    private IPs, volumes, hosts, VMs and clusters, none of which the simulator has. The pod's
-    VLAN (Basic guest) ranges are deleted with it; its storage network ranges are not looked
-    at: the pod row is only marked removed, so they stay and are still listed."""
+    private IPs, volumes, hosts, VMs and clusters (compute.pod_deletable; the simulator keeps
+    no private IP allocations). The pod's VLAN (Basic guest) ranges are deleted with it; its
+    storage network ranges are not looked at: the pod row is only marked removed, so they stay
+    and are still listed."""
+    from cstool.simulator.commands.compute import pod_deletable
+
     pod = p.row(store, "pod", "id")
+    pod_deletable(store, pod)
     for row in store.rows("vlaniprange", podid=pod["id"]):
         store.remove("vlaniprange", row["id"])
     store.remove("pod", pod["id"])

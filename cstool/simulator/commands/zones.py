@@ -304,18 +304,56 @@ def _enable_zone_checks(store: Store, zone: dict[str, Any]) -> None:
         )
 
 
+def _zone_contents(store: Store, zoneid: str) -> list[tuple[str, bool]]:
+    """What checkIfZoneIsDeletable looks for, in its order, with its texts.
+
+    Hosts: HostDao.listEnabledIdsByDataCenterId, Routing hosts in the Enabled resource state
+    (a host in maintenance or disabled does not count). Secondary storage: ImageStoreDao
+    .findByZone(ZoneScope(zone)), Image-role stores of the zone **or of the region**, so a
+    region (S3/Swift) store keeps every zone from being deleted."""
+    pools = {p["id"] for p in store.rows("storagepool", zoneid=zoneid)}
+    return [
+        (
+            "there are servers in this zone.",
+            any(
+                h.get("type") == "Routing" and h.get("resourcestate") == "Enabled"
+                for h in store.rows("host", zoneid=zoneid)
+            ),
+        ),
+        ("there are pods in this zone.", bool(store.rows("pod", zoneid=zoneid))),
+        (
+            "there are virtual machines in this zone.",
+            any(v.get("state") != "Destroyed" for v in store.rows("systemvm", zoneid=zoneid)),
+        ),
+        (
+            "there are storage volumes in this zone.",
+            any(v.get("poolid") in pools for v in store.rows("volume")),
+        ),
+        (
+            "there are physical networks in this zone.",
+            bool(store.rows("physicalnetwork", zoneid=zoneid)),
+        ),
+        (
+            "there are Secondary storages in this zone",
+            any(
+                s.get("_role") == "Image"
+                and (s.get("zoneid") == zoneid or s.get("scope") == "REGION")
+                for s in store.rows("imagestore")
+            ),
+        ),
+    ]
+
+
 @command("deleteZone")
 def delete_zone(store: Store, p: P) -> dict[str, Any]:
     zone = p.row(store, "zone", "id")
     # ConfigurationManagerImpl.checkIfZoneIsDeletable (CloudRuntimeException: 530), in its
     # order: hosts, pods, allocated private IPs, allocated public IPs, VMs, volumes, physical
-    # networks, secondary storage. The simulator has no hosts, VMs, volumes, image stores or
-    # allocated addresses, so pods and physical networks are the checks that can fail here.
-    for table, what in (("pod", "pods"), ("physicalnetwork", "physical networks")):
-        if store.rows(table, zoneid=zone["id"]):
-            raise ApiRefusal(
-                530, f"The zone cannot be deleted because there are {what} in this zone."
-            )
+    # networks, secondary storage. The simulator allocates no addresses, so those two never
+    # refuse here.
+    for what, found in _zone_contents(store, zone["id"]):
+        if found:
+            raise ApiRefusal(530, f"The zone cannot be deleted because {what}")
     # deleteZone removes the zone's VLAN (IP range) rows with it
     for table in ("vlaniprange", "network"):
         for row in store.rows(table, zoneid=zone["id"]):
