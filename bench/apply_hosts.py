@@ -10,7 +10,7 @@ answers Connecting, then is Up), at parallelism 8, `--runs` times (min/median/ma
 Two bounds are printed (no schedule can do better than the larger):
 - the critical path of the plan's dependency graph (order.critical_path), each step costing
   its requests x the latency, plus the connect time for each step that waits for a host
-  to be Up. "First host first" (a cluster's other hosts wait for its first, F4) puts two
+  to be Up. "First host first" (a cluster's other hosts wait for its first) puts two
   host waits on it: about 0.3 + 2.1 + 2.1 + 0.1 s;
 - the width bound: all requests of the plan x the latency / 8.
 The target is an apply within 1.5x of the larger. For comparison, the least time with one

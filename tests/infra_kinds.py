@@ -3,7 +3,7 @@ for the order and plan tests of those kinds while the real ones are not in the t
 
 `installed()` puts each stand-in into KINDS only where the table has no kind of that name, so
 once the real kinds are in, the tests run against them. The stand-ins carry the identity,
-parent, phase and flags of plan §3 and the dependency edges of plan §7 (EDGES), which
+parent, phase and flags and the dependency edges (EDGES), which
 test_order_infra also checks against the real table.
 """
 
@@ -17,7 +17,7 @@ from cstool.model import values as v
 from cstool.model.kinds import KINDS, Field, Kind, Need, Read
 from cstool.model.kinds.base import anywhere, same_parent
 
-# kind -> (needed kind, how the edge picks it): plan §7's table, with the server's reason
+# kind -> (needed kind, how the edge picks it): the table below, with the server's reason
 EDGES: dict[str, tuple[tuple[str, str], ...]] = {
     "cluster": (("vmware_datacenter", "any"),),
     "host": (("cluster_setting", "same cluster"),),

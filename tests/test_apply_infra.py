@@ -300,11 +300,11 @@ def test_a_failed_infra_step_stops_the_apply_and_a_rerun_converges_without_dupli
     assert _objects(clean) == objects  # nothing created twice
 
 
-# --- the two host faults of plan §9: a slow agent, and a host that stays Down ----------------
+# --- the two host faults: a slow agent, and a host that stays Down ---------------------------
 
 
 def test_a_slow_agent_is_waited_for_and_the_apply_succeeds(lab: Path, tmp_path: Path) -> None:
-    """addHost:connect-time: every added host answers Connecting and is Up later (F3)."""
+    """addHost:connect-time: every added host answers Connecting and is Up later."""
     api = Api(sim_target(tmp_path / "sim.json", [Fault.parse("addHost:connect-time=0.3")]))
     seen: list[tuple[str, str | None]] = []
     desired = ops.desired_state([lab]).state
@@ -342,7 +342,7 @@ def test_a_first_host_down_blocks_its_cluster_until_it_connects_then_a_rerun_con
     lab: Path, tmp_path: Path
 ) -> None:
     """addHost#1:host-state=Down: the cluster gets no GUID, so the server refuses its other
-    hosts (F4, RM:705-712) until the first one connects; once it has, the next run
+    hosts (ResourceManagerImpl:705-712) until the first one connects; once it has, the next run
     converges."""
     from cstool.simulator.commands.compute import _host_up
 

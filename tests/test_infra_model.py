@@ -1,5 +1,5 @@
 """The compute and storage kinds in the model: loading, identity, read-back, diff, lowering,
-export and the schema of the new keys (plan §2-§5). Live states are built from API items
+export and the schema of the new keys. Live states are built from API items
 shaped like the real captures in tests/data/real/infra, through the reader's own item
 handling, so the kinds' Read definitions are what is tested."""
 

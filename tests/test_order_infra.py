@@ -1,10 +1,13 @@
-"""The apply graph of compute and storage: each edge of plan §7 with the server rule behind
+"""The apply graph of compute and storage: each edge with the server rule behind
 it, the per-cluster rules among hosts and pools, and the tear-down of a zone that holds them.
 Edges only, never wall time. The kinds are the real ones once they are in the table, else
 the stand-ins of tests/infra_kinds.py (which carry the same edges, checked below)."""
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -89,7 +92,7 @@ def _reaches(deps: Mapping[int, set[int]], step: int, before: int) -> bool:
     return False
 
 
-# --- the kinds' own edges (plan §7) ---------------------------------------------------------
+# --- the kinds' own edges --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", sorted(EDGES))
@@ -154,7 +157,7 @@ def test_a_zone_pool_waits_for_every_host_of_the_zone() -> None:
 
 def test_an_image_store_waits_for_clusters_and_staging_stores() -> None:
     """The first NFS store registers the system VM templates of the existing clusters'
-    hypervisors (SM:4036-4075); the cache store goes before it (Marvin's order)."""
+    hypervisors (StorageManagerImpl:4036-4075); the cache store goes before it (Marvin's order)."""
     plan, deps = _graph(
         _step("cluster", P, "c1"),
         _step("staging_store", "nfs:%2F%2Fs%2Fcache"),
@@ -168,7 +171,7 @@ def test_an_image_store_waits_for_clusters_and_staging_stores() -> None:
 
 
 def test_system_vms_are_destroyed_before_pools_hosts_and_stores() -> None:
-    """StorageManagerImpl.deleteDataStoreInternal (SM:1755-1761) refuses a pool that holds
+    """SM.deleteDataStoreInternal (SM:1755-1761) refuses a pool that holds
     volumes of system VMs that are not destroyed, even forced."""
     plan, deps = _graph(
         _delete("system_vm", "s-1-VM"),
@@ -208,7 +211,7 @@ def test_deletes_go_child_first_through_the_cluster() -> None:
 
 
 def test_the_first_host_of_a_cluster_goes_first_then_the_others_together() -> None:
-    """ResourceManagerImpl.discoverHostsFull (RM:705-712) refuses addHost into a cluster with
+    """RM.discoverHostsFull (RM:705-712) refuses addHost into a cluster with
     hosts but no GUID yet; XenServer sets it when its first host connects."""
     hosts = [_step("host", P, "c1", f"h{n}", order=n) for n in range(1, 4)]
     hosts += [_step("host", P, "c2", f"h{n}", order=n) for n in range(1, 3)]
@@ -235,7 +238,7 @@ def test_host_updates_that_stay_in_service_run_together() -> None:
 
 
 def test_hosts_enter_maintenance_and_are_deleted_one_at_a_time_per_cluster() -> None:
-    """ResourceManagerImpl.maintain (RM:1682-1685) refuses while another host of the cluster
+    """RM.maintain (RM:1682-1685) refuses while another host of the cluster
     is in PrepareForMaintenance; a delete goes through maintenance."""
     plan, deps = _graph(
         _delete("host", P, "c1", "h1"),

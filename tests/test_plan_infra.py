@@ -180,7 +180,7 @@ def _host(name: str = "h1", cluster: str = "c1", **values: Any) -> Resource:
 def test_a_host_create_needs_the_credentials_of_its_hypervisor(
     hypervisor: str, values: dict[str, Any], missing: str | None
 ) -> None:
-    """ResourceManagerImpl.discoverHostsFull (RM:780-793)."""
+    """ResourceManagerImpl.discoverHostsFull (ResourceManagerImpl:780-793)."""
     desired, live = _cloud(hypervisor, _host(**values))
     if missing is None:
         make_plan(desired, live)

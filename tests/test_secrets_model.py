@@ -1,5 +1,5 @@
 """Secrets by reference in the model: what is accepted, and that no message ever carries a
-value that was written where a reference belongs (plan §6)."""
+value that was written where a reference belongs."""
 
 from __future__ import annotations
 

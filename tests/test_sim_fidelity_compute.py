@@ -5,12 +5,15 @@ real captured answers. Each rule names the server method it copies in
 cstool/simulator/commands/compute.py.
 
 Storage pools and image stores are another module's; where a test needs one, it puts the row
-into the store the way that module's contract says (plan §10.5: `state`, `scope`, `zoneid`,
-`_role`, `providername`).
+into the store with the fields that module keeps (`state`, `scope`, `zoneid`, `_role`,
+`providername`).
 """
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import json
 import time
 from typing import Any
@@ -266,7 +269,7 @@ def test_cluster_answers_have_the_real_keys(lab: tuple[Simulator, Any, Any]) -> 
 def test_simulator_hosts_are_named_as_the_server_names_them(
     lab: tuple[Simulator, Any, Any],
 ) -> None:
-    """MockAgentManagerImpl.createServerResources (F1): SimulatedAgent.<uuid>, an IP of the pod's
+    """MockAgentManagerImpl.createServerResources: SimulatedAgent.<uuid>, an IP of the pod's
     network below its prefix length; the same URL twice makes two hosts."""
     sim, c, h = lab
     assert h["name"].startswith("SimulatedAgent.") and h["state"] == "Up"
@@ -418,7 +421,7 @@ def test_sg_advanced_zones_take_four_hypervisors(sim: Simulator) -> None:
 
 
 def test_delete_cluster_refusals(lab: tuple[Simulator, Any, Any]) -> None:
-    """RM.deleteCluster:1190-1215: hosts first, then pools."""
+    """ResourceManagerImpl.deleteCluster:1190-1215: hosts first, then pools."""
     sim, c, h = lab
     refused(
         sim,
@@ -485,7 +488,7 @@ def test_add_host_refusals(lab: tuple[Simulator, Any, Any]) -> None:
         password="p",
         **where,
     )
-    # a discoverer that takes nothing: the generic DiscoveryException (RM:956-962)
+    # a discoverer that takes nothing: the generic DiscoveryException (ResourceManagerImpl:956-962)
     refused(
         sim,
         "addHost",
@@ -545,13 +548,13 @@ def test_kvm_hosts_need_a_username_and_are_unique_by_ip(sim: Simulator) -> None:
         in answer(sim, "addHost", url="http://172.16.15.9", username="root", **where)[2]
     )
     # Java's own answers: the real pool ids of listStoragePools--golang-cloudstack-library.json
-    # are nameUUIDFromBytes of host+path (INFRA §4.3)
+    # are nameUUIDFromBytes of host+path
     pool = b"10.147.28.6/export/home/sandbox/primary1"
     assert java_name_uuid(pool).startswith("cd360613-e1cf-3a32-")
 
 
 def test_xenserver_hosts_outside_the_pod_cidr_are_refused(sim: Simulator) -> None:
-    """RM.checkCIDR via XcpServerDiscoverer:685 (F9)."""
+    """ResourceManagerImpl.checkCIDR via XcpServerDiscoverer:685."""
     zoneid, podid = zone_and_pod(sim)
     xen = cluster(sim, zoneid, podid, "X", "XenServer")
     refused(
@@ -596,7 +599,7 @@ def test_update_host_refusals_are_wrapped_in_530(lab: tuple[Simulator, Any, Any]
     )
     tagged = ok(sim, "updateHost", id=h["id"], hosttags="a,b")["host"]
     assert tagged["hosttags"] == "a,b"
-    cleared = ok(sim, "updateHost", id=h["id"], hosttags="")["host"]  # F8: "" clears
+    cleared = ok(sim, "updateHost", id=h["id"], hosttags="")["host"]  # "" clears
     assert "hosttags" not in cleared
 
 
@@ -699,7 +702,7 @@ def test_simulator_wide_host_connect_delay() -> None:
 
 
 def test_first_host_first_in_a_xenserver_cluster(sim: Simulator) -> None:
-    """RM:705-712 (F4): hosts but no cluster GUID (set when the first XenServer host
+    """ResourceManagerImpl:705-712: hosts but no cluster GUID (set when the first XenServer host
     connects) refuse another addHost."""
     zoneid, podid = zone_and_pod(sim)
     xen = cluster(sim, zoneid, podid, "X", "XenServer")
@@ -724,7 +727,7 @@ def test_first_host_first_in_a_xenserver_cluster(sim: Simulator) -> None:
 
 
 def test_host_password_rotation_rules(sim: Simulator) -> None:
-    """ManagementServerImpl.updateHostPassword (F7)."""
+    """ManagementServerImpl.updateHostPassword."""
     zoneid, podid = zone_and_pod(sim)
     kvm = cluster(sim, zoneid, podid, "K", "KVM")
     made = ok(
@@ -769,7 +772,7 @@ def test_host_password_rotation_rules(sim: Simulator) -> None:
 
 
 def _ready_storage(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
-    """A pool and an NFS image store as the storage module stores them (plan §10.5)."""
+    """A pool and an NFS image store as the storage module stores them."""
     pool = sim.store.add(
         "storagepool",
         {
@@ -808,7 +811,7 @@ def test_system_vms_start_once_the_zone_is_enabled_with_storage(
 ) -> None:
     sim, c, h = lab
     pool = _ready_storage(sim, c)
-    assert ok(sim, "listSystemVms") == {}  # a Disabled zone runs none (F6)
+    assert ok(sim, "listSystemVms") == {}  # a Disabled zone runs none
     enable(sim, c["zoneid"])
     vms = ok(sim, "listSystemVms")["systemvm"]
     assert sorted(v["systemvmtype"] for v in vms) == ["consoleproxy", "secondarystoragevm"]
@@ -840,7 +843,7 @@ def test_system_vms_start_once_the_zone_is_enabled_with_storage(
 
 
 def test_delete_pod_refuses_hosts_then_clusters(lab: tuple[Simulator, Any, Any]) -> None:
-    """CM.checkIfPodIsDeletable:1734-1762."""
+    """ConfigurationManagerImpl.checkIfPodIsDeletable:1734-1762."""
     sim, c, h = lab
     refused(
         sim,

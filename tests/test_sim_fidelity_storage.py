@@ -23,9 +23,9 @@ REAL = Path(__file__).resolve().parent / "data" / "real" / "infra"
 MASK = "255.255.255.0"
 NFS = "nfs://10.10.1.5/export/primary"
 
-# Java UUID.nameUUIDFromBytes((host + path).getBytes()), the ids of NFS pools. Vendored from
-# /work/shared/cloudstack-api-infra.md §4.3, which checked them against real answers: the ids
-# in listStoragePools--golang-cloudstack-library.json (PS1, PS0),
+# Java UUID.nameUUIDFromBytes((host + path).getBytes()), the ids of NFS pools, as real servers
+# answered them (tests/data/real/infra): the ids in
+# listStoragePools--golang-cloudstack-library.json (PS1, PS0),
 # createStoragePool--cloudstack-go.json (testPrimary1) and
 # enableStorageMaintenance--cloudstack-go.json (a path with a trailing space, kept verbatim).
 POOL_UUIDS = {

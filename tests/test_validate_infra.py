@@ -1,4 +1,4 @@
-"""Offline rules of compute and storage (plan §8): every rule fires on its invalid case
+"""Offline rules of compute and storage: every rule fires on its invalid case
 (tests/data/configs/invalid/infra-*.yaml, whose exact lines test_validate checks) and stays
 silent on a Marvin-style zone (tests/data/configs/valid/infra-zone.yaml)."""
 
@@ -78,7 +78,7 @@ def test_a_zone_with_hosts_and_no_storage_is_warned_about(valid: State) -> None:
 
 
 def test_one_provider_for_all_image_stores_but_staging_stores_do_not_count(valid: State) -> None:
-    """SM:3938-3944 excludes ImageCache stores from the one-provider check."""
+    """StorageManagerImpl:3938-3944 excludes ImageCache stores from the one-provider check."""
     assert list(validate.image_stores(valid)) == []  # NFS image store beside an NFS cache
 
 

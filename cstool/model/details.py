@@ -1,7 +1,7 @@
 """The `details` map of pools, image stores, staging stores and zones, and its two wire forms.
 
 The API layer turns `details[i].f=v` into `{i: {f: v}}` (ParamUnpackWorker); what a command
-does with the inner maps differs (INFRA §1.4):
+does with the inner maps differs:
 
 - createStoragePool and updateStoragePool copy every entry of every inner map
   (StorageManagerImpl:1162-1177, extractApiParamAsMap): the **name form**

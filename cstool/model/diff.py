@@ -244,7 +244,7 @@ def manages_infra(desired: State, key: Key) -> bool:
 
 def in_scope(desired: State, live: State) -> State:
     """The live state without the opt-in kinds (clusters, hosts, storage) of the zones whose
-    config does not manage them (plan §0.2): there they are neither drift nor unmanaged."""
+    config does not manage them: there they are neither drift nor unmanaged."""
     if not any(KINDS[k.kind].opt_in and not manages_infra(desired, k) for k in live):
         return live
     return live.like(

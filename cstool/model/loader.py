@@ -1104,7 +1104,7 @@ def _walk_entry(
         _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
 
 
-# the Resource.extra flag of a zone whose YAML manages its compute and storage (plan §0.2)
+# the Resource.extra flag of a zone whose YAML manages its compute and storage
 MANAGES_INFRA = "manages_infra"
 # the keys of a zone, and of its pods, that opt it in, even as empty lists
 INFRA_ZONE_KEYS = ("primary_storage", "secondary_storage", "staging_storage", "vmware_datacenters")

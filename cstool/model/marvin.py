@@ -16,6 +16,9 @@ that path, never a KeyError or TypeError from deep inside the conversion.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field

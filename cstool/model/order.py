@@ -15,6 +15,9 @@ independently. Pure.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -102,7 +105,7 @@ def to_maintenance(step: Orderable) -> bool:
 
 def _host_serial(step: Orderable) -> bool:
     """Deletes of hosts and their moves into maintenance go one host at a time per cluster.
-    ResourceManagerImpl.maintain(PrepareForHostMaintenanceCmd) (RM:1682-1685) refuses while
+    RM.maintain(PrepareForHostMaintenanceCmd) (RM:1682-1685) refuses while
     another host of the cluster is in PrepareForMaintenance or ErrorInPrepareForMaintenance
     ("There are other servers attempting migrations for maintenance"); a host delete goes
     through maintenance (its kind's delete hook), so deletes count too."""
@@ -130,7 +133,7 @@ SERIAL_WHEN: Mapping[str, Callable[[Orderable], bool]] = {
 # Kinds whose first create under one parent goes before the other creates there. addHost
 # into a cluster that has hosts but no GUID yet is refused with 530 "Guid is not updated
 # for cluster with specified cluster id; need to wait for hosts in this cluster to come up"
-# (ResourceManagerImpl.discoverHostsFull, RM:705-712); XenServer sets the cluster's GUID
+# (RM.discoverHostsFull, RM:705-712); XenServer sets the cluster's GUID
 # only when its first host connects (XcpServerDiscoverer:580-581). So the other hosts of a
 # cluster wait for the first one's create step, which ends once the host is Up.
 FIRST_FIRST = frozenset({"host"})
@@ -165,7 +168,7 @@ def dependencies(steps: Sequence[Orderable]) -> dict[int, set[int]]:
             settings.append(i)
     # Outside zones too, one resource's steps run in printed order: a region-wide image
     # store's replace creates a store of the name its delete frees (the name is unique:
-    # SM.discoverImageStore refuses "The image store with name ... already exists")
+    # StorageManagerImpl.discoverImageStore refuses "The image store with name ... already exists")
     _in_order(steps, settings, deps)
     for indexes in zones.values():
         _zone(steps, indexes, deps)

@@ -6,6 +6,9 @@ declares). Pure: no I/O; renderers and the applier read it.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -786,13 +789,13 @@ def _create_problems(change: Change, b: Builder) -> list[Problem]:
         hypervisor = _hypervisor(res, b)
         if hypervisor == "VMware":
             return []  # discovered by addCluster (auto-created), never added
-        # ResourceManagerImpl.discoverHostsFull (RM:780-793): KVM needs the username (the
+        # RM.discoverHostsFull (RM:780-793): KVM needs the username (the
         # password is optional: SSH key auth is tried first); every other hypervisor but
         # VMware needs both (431 "Username and Password need to be provided.")
         names = ("url", "username") if hypervisor == "KVM" else ("url", "username", "password")
     elif res.key.kind == "cluster" and res.values.get("hypervisor") == "VMware":
         # VmwareServerDiscoverer.find logs into vCenter with the cluster's url and
-        # credentials (RM:626-665 passes them)
+        # credentials (ResourceManagerImpl:626-665 passes them)
         names = ("url", "username", "password")
     elif res.key.kind == "vmware_datacenter":
         # VmwareDatacenterServiceImpl.addVmwareDatacenter logs into the vCenter with them
@@ -818,9 +821,9 @@ def _pool_delete_problems(steps: Sequence[Step], desired: State, live: State) ->
     """A pool to delete (or replace) that may hold system VM volumes, outside a tear-down of
     its zone: refused before anything is applied.
 
-    StorageManagerImpl.deleteDataStoreInternal (SM:1755-1761) refuses to delete a pool with
+    SM.deleteDataStoreInternal (SM:1755-1761) refuses to delete a pool with
     non-destroyed volumes, even forced; StoragePoolAutomationImpl.maintain only stops the
-    system VMs, and they are destroyed only when their zone is torn down (plan §0.6, F6):
+    system VMs, and they are destroyed only when their zone is torn down:
     destroying them in a live zone is the operator's decision. A system VM's ROOT volume is
     on a pool its host reaches: its cluster's pools or a zone-wide pool; a system VM with no
     host (Stopped) may have it on any pool of its zone."""
@@ -875,7 +878,7 @@ def _teardown_wraps(steps: list[Step], live: State) -> list[Step]:
 
     System VMs run only in Enabled zones (SecondaryStorageManagerImpl.getScannablePools ->
     listEnabledNonEdgeZoneIds) and hold volumes on the zone's pools, which
-    StorageManagerImpl.deleteDataStoreInternal (SM:1755-1761) refuses to delete even forced;
+    SM.deleteDataStoreInternal (SM:1755-1761) refuses to delete even forced;
     StoragePoolAutomationImpl.maintain only stops them. So the zone goes Disabled before its
     system VMs are destroyed (else the server starts new ones), and the pools after them
     (the system_vm kind's needs, order.py)."""

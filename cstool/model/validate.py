@@ -6,6 +6,9 @@ that can be checked before any API call. Pure: no I/O.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import difflib
 import ipaddress
 import re
@@ -699,7 +702,7 @@ def _params(f: Field, value: Any) -> Mapping[str, Any]:
     return f.params(value)
 
 
-# --- compute and storage (plan §8) ---------------------------------------------------------
+# --- compute and storage ---------------------------------------------------------------------
 
 # Advanced zones with security groups take only these (ResourceManagerImpl.discoverCluster,
 # RM:517-522: "Only KVM, XenServer, LXC and Simulator hypervisors are supported ...")
@@ -764,7 +767,7 @@ def store_names(state: State) -> Iterator[Problem]:
 
 def cluster_hypervisors(state: State) -> Iterator[Problem]:
     """An Advanced zone with security groups takes only KVM, XenServer, LXC and Simulator
-    clusters (ResourceManagerImpl.discoverCluster, RM:517-522)."""
+    clusters (ResourceManagerImpl.discoverCluster, ResourceManagerImpl:517-522)."""
     for res in state.of_kind("cluster"):
         zone = _zone_of(res, state)
         if zone is None or zone.values.get("network_type") != "Advanced":
@@ -862,7 +865,7 @@ def host_urls(state: State) -> Iterator[Problem]:
 
 
 def pool_urls(state: State) -> Iterator[Problem]:
-    """The URL forms the server parses (StorageManagerImpl.createPool, PL:143-350): a known
+    """The URL forms the server parses (SM.createPool, PL:143-350): a known
     scheme; nfs, gluster and rbd with a host and a path; iscsi with an integer LUN. One
     host+path twice is one pool to the server, whose id is derived from them (PL:318-345),
     except for SharedMountPoint."""
@@ -1090,7 +1093,7 @@ def external_clusters(state: State) -> Iterator[Problem]:
 def cluster_credentials(state: State) -> Iterator[Problem]:
     """Warning: url, username and password are read only for ExternalManaged (VMware)
     clusters; a CloudManaged cluster's are ignored (ResourceManagerImpl.discoverCluster,
-    RM:596-665)."""
+    ResourceManagerImpl:596-665)."""
     for res in state.of_kind("cluster"):
         hypervisor = res.values.get("hypervisor")
         default = "ExternalManaged" if hypervisor == "VMware" else "CloudManaged"
@@ -1121,8 +1124,8 @@ def _host_ip(res: Resource) -> ipaddress.IPv4Address | None:
 def host_addresses(state: State) -> Iterator[Problem]:
     """Warnings about a host's name and address:
     - a non-Simulator host named neither by its URL's host nor by an IPv4: the server puts
-      the agent's own name back at every reconnect (ResourceManagerImpl.createHostVO:3256,
-      F2), so the name cstool finds it by would be lost;
+      the agent's own name back at every reconnect (ResourceManagerImpl.createHostVO:3256),
+      so the name cstool finds it by would be lost;
     - an IPv4 outside its pod's gateway/netmask: XenServer and Hyper-V refuse it
       (ResourceManagerImpl.checkCIDR via XcpServerDiscoverer:685, HypervServerDiscoverer:399);
     - an IPv4 inside one of its pod's management ranges: checkIPConflicts (fillRoutingHostVO

@@ -367,7 +367,7 @@ class Kind:
     replace_when: ReplaceWhen | None = None
     # the identity of an entry that omits its key field (None: the key field is required)
     key_default: KeyDefault | None = None
-    # managed only in zones that opt in (compute and storage, plan §0.2): elsewhere live
+    # managed only in zones that opt in (compute and storage): elsewhere live
     # ones are neither drift nor unmanaged
     opt_in: bool = False
     # deleted only when its parent is torn down (system VMs before their zone's pools)

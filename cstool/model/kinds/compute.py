@@ -1,5 +1,5 @@
 """The compute plane: clusters and their settings, hosts, a zone's vCenter datacenter, and the
-system VMs CloudStack starts in a zone. All are opt-in per zone (plan §0.2). Pure.
+system VMs CloudStack starts in a zone. All are opt-in per zone. Pure.
 
 Server classes cited: ResourceManagerImpl (RM), ConfigurationManagerImpl (CM),
 VmwareDatacenterServiceImpl and its commands (plugins/hypervisors/vmware).
@@ -308,7 +308,7 @@ def _host_allocation(plan: Lowering[ResT, CallT], key: KeyLike, enable: bool) ->
 
 
 def host_transition(plan: Lowering[ResT, CallT], key: KeyLike, old: str, new: str) -> list[CallT]:
-    """The calls from the live state `old` to the desired `new` (plan §4.1). A Disabled host
+    """The calls from the live state `old` to the desired `new`. A Disabled host
     has no transition to maintenance (ResourceState: no AdminAskMaintenance from Disabled),
     so it is enabled first; leaving maintenance is cancelHostMaintenance (RM:1426-1446),
     allowed from every maintenance state, error ones included."""

@@ -761,7 +761,7 @@ LOCK_PREFIX = "cstool."  # cloud/lock.py keeps its lock among the zone's details
 
 def explode_zone_details(zone: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A zone's details from its listZones item. Zone-scoped settings live in the same
-    table (data_center_details, INFRA §12), so catalog setting names are left to
+    table (data_center_details), so catalog setting names are left to
     zone_setting, and cstool's own lock is no detail of the config's."""
     from cstool.model import settings as catalog
 

@@ -143,7 +143,7 @@ def _pool_url_param(vals: Mapping[str, Any]) -> Any:
 
 
 def pool_transition(plan: Lowering[ResT, CallT], key: KeyLike, old: str, new: str) -> list[CallT]:
-    """The calls from the live `old` state to the desired `new` one (plan §4.2).
+    """The calls from the live `old` state to the desired `new` one.
     updateStoragePool enabled= goes between Up and Disabled only (SM:1181-1216);
     enableStorageMaintenance starts from Up or ErrorInMaintenance (SM:2533) and its job
     ends in Maintenance; cancelStorageMaintenance leaves any other maintenance state."""

@@ -16,6 +16,9 @@ Never imports cstool.model or cstool.cloud.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import hashlib
 import ipaddress
 import random
@@ -49,7 +52,7 @@ HYPERVISORS = (
 DISCOVERABLE = frozenset(
     {"XenServer", "KVM", "VMware", "Hyperv", "BareMetal", "Simulator", "Ovm3", "LXC", "External"}
 )
-# RM.discoverCluster: the only hypervisors of an Advanced zone with security groups
+# ResourceManagerImpl.discoverCluster: the only hypervisors of an Advanced zone with security groups
 SG_ADVANCED = frozenset({"KVM", "XenServer", "LXC", "Simulator"})
 CLUSTER_TYPES = ("CloudManaged", "ExternalManaged")  # Cluster.ClusterType (Enum.valueOf)
 MANAGED_STATES = ("Managed", "Unmanaged", "PrepareUnmanaged", "PrepareUnmanagedError")
@@ -157,29 +160,33 @@ def add_cluster(store: Store, p: P) -> dict[str, Any]:
     raw_hypervisor = p.required("hypervisor")
     hypervisor = hypervisor_type(raw_hypervisor)
     if zone.get("securitygroupsenabled") and zone.get("networktype") == "Advanced":
-        if hypervisor not in SG_ADVANCED:  # RM:517-522
+        if hypervisor not in SG_ADVANCED:  # ResourceManagerImpl:517-522
             raise ApiRefusal(
                 431,
                 f"Don't support hypervisor type {hypervisor or 'None'} "
                 "in advanced security enabled zone",
             )
     ctype = p.get("clustertype") or "CloudManaged"
-    if ctype not in CLUSTER_TYPES:  # Enum.valueOf's IllegalArgumentException, RM:540-544
+    if (
+        ctype not in CLUSTER_TYPES
+    ):  # Enum.valueOf's IllegalArgumentException, ResourceManagerImpl:540-544
         raise ApiRefusal(431, f"No enum constant com.cloud.org.Cluster.ClusterType.{ctype}")
     allocation = p.get("allocationstate") or "Enabled"
-    if allocation not in ("Enabled", "Disabled"):  # RM:549-556
+    if allocation not in ("Enabled", "Disabled"):  # ResourceManagerImpl:549-556
         raise ApiRefusal(
             431, f"Unable to resolve Allocation State '{allocation}' to a supported state"
         )
-    if hypervisor not in DISCOVERABLE:  # RM:560-564: getMatchingDiscover gives null
+    if (
+        hypervisor not in DISCOVERABLE
+    ):  # ResourceManagerImpl:560-564: getMatchingDiscover gives null
         raise ApiRefusal(431, f"Could not find corresponding resource manager for {raw_hypervisor}")
     if any(c["name"] == name for c in store.rows("cluster", podid=pod["id"])):
-        # DB unique key (pod_id, name): persist fails, RM:585-592
+        # DB unique key (pod_id, name): persist fails, ResourceManagerImpl:585-592
         raise ApiRefusal(
             530, f"Unable to create cluster {name} in pod and data center with specified ids"
         )
     details = {
-        # RM:606-607: the global overprovisioning factors, copied at creation
+        # ResourceManagerImpl:606-607: the global overprovisioning factors, copied at creation
         "cpuOvercommitRatio": _ratio(setting(store, "cpu.overprovisioning.factor")),
         "memoryOvercommitRatio": _ratio(setting(store, "mem.overprovisioning.factor")),
     }
@@ -236,18 +243,18 @@ def _external_cluster(
 
 @command("updateCluster")
 def update_cluster(store: Store, p: P) -> dict[str, Any]:
-    """RM.updateCluster:1270-1412 (UpdateClusterCmd answers the cluster)."""
+    """ResourceManagerImpl.updateCluster:1270-1412 (UpdateClusterCmd answers the cluster)."""
     cluster = p.row(store, "cluster", "id")
     name = p.get("clustername")
     if name is not None and name != cluster["name"]:
-        if cluster["hypervisortype"] == "VMware":  # RM:1277-1281
+        if cluster["hypervisortype"] == "VMware":  # ResourceManagerImpl:1277-1281
             raise ApiRefusal(
                 431,
                 "Renaming VMware cluster is not supported as it could cause problems if the "
                 "updated  cluster name is not mapped on VCenter.",
             )
         cluster["name"] = name
-    if p.get("hypervisor"):  # RM:1286-1294: changed without any check on the hosts
+    if p.get("hypervisor"):  # ResourceManagerImpl:1286-1294: changed without any check on the hosts
         cluster["hypervisortype"] = (
             hypervisor_type(p.get("hypervisor")) or cluster["hypervisortype"]
         )
@@ -405,12 +412,12 @@ def _host_cluster(store: Store, p: P, zone: dict[str, Any], pod: dict[str, Any] 
     first-host rule), by name (found or created), or the Standalone-<url> one."""
     clusterid, clustername = p.get("clusterid"), p.get("clustername")
     if clusterid is None and clustername is None:
-        clustername = f"Standalone-{p.get('url')}"  # RM:693-696
+        clustername = f"Standalone-{p.get('url')}"  # ResourceManagerImpl:693-696
     cluster = None
     if clusterid is not None:
         cluster = p.row(store, "cluster", "clusterid")
         if cluster.get("_guid") is None and store.rows("host", clusterid=cluster["id"]):
-            raise ApiRefusal(  # RM:705-712 (F4)
+            raise ApiRefusal(  # ResourceManagerImpl:705-712
                 530,
                 "Guid is not updated for cluster with specified cluster id; need to wait for "
                 "hosts in this cluster to come up",
@@ -457,7 +464,7 @@ def _discover(
         _kvm_unique(store, p, cluster, pod, ip)
     outside = ipaddress.IPv4Address(ip) not in _pod_network(pod)
     if cluster["hypervisortype"] in ("XenServer", "Hyperv") and outside:
-        # RM.checkCIDR, called by XcpServerDiscoverer:685 and HypervServerDiscoverer:399 (F9)
+        # RM.checkCIDR, called by XcpServerDiscoverer:685 and HypervServerDiscoverer:399
         raise ApiRefusal(
             530,
             f"The private ip address of the server ({ip}) is not compatible with the CIDR of "
@@ -477,7 +484,7 @@ def java_name_uuid(data: bytes) -> str:
 def _kvm_unique(store: Store, p: P, cluster: dict[str, Any], pod: dict[str, Any], ip: str) -> None:
     """LibvirtServerDiscoverer.find:259-271: the agent's GUID is nameUUIDFromBytes(ip); a
     Routing host of the zone with that GUID refuses it (CloudRuntimeException, rethrown by
-    find:388-394 as DiscoveredWithErrorException and by RM.discoverHostsFull as the
+    find:388-394 as DiscoveredWithErrorException and by ResourceManagerImpl.discoverHostsFull as the
     DiscoveryException "Could not add host at [...]": 530)."""
     guid = java_name_uuid(ip.encode())
     for other in store.rows("host", zoneid=pod["zoneid"], type="Routing"):
@@ -505,17 +512,21 @@ def add_host(store: Store, p: P) -> dict[str, Any]:
     pod = p.row(store, "pod", "podid")
     hypervisor = p.required("hypervisor")
     url = p.required("url")
-    cluster, clustername = _host_cluster(store, p, zone, pod)  # RM.discoverHosts first
+    cluster, clustername = _host_cluster(
+        store, p, zone, pod
+    )  # ResourceManagerImpl.discoverHosts first
     if pod["zoneid"] != zone["id"]:
         raise ApiRefusal(
             431, "Pod with specified pod doesn't belong to the zone with specified zone"
         )
     if p.get("clusterid") is not None and p.get("clustername") is not None:
-        raise ApiRefusal(431, "Can't specify cluster by both id and name")  # RM:772
+        raise ApiRefusal(
+            431, "Can't specify cluster by both id and name"
+        )  # ResourceManagerImpl:772
     _check_credentials(hypervisor, p)
     if hypervisor.lower() == "baremetal" and not p.items("hosttags"):
         raise ApiRefusal(431, "hosttag is mandatory while adding host of type Baremetal")
-    if cluster is None:  # RM:831-856: a cluster of that name is found or created
+    if cluster is None:  # ResourceManagerImpl:831-856: a cluster of that name is found or created
         cluster = next(
             (c for c in store.rows("cluster", podid=pod["id"]) if c["name"] == clustername), None
         )
@@ -537,7 +548,7 @@ def add_host(store: Store, p: P) -> dict[str, Any]:
                     "_guid": None,
                 },
             )
-    if not urlsplit(url).scheme:  # RM.validatedHostUrl
+    if not urlsplit(url).scheme:  # ResourceManagerImpl.validatedHostUrl
         raise ApiRefusal(431, f"uri.scheme is null {url}, add nfs:// (or cifs://) as a prefix")
     if hypervisor_type(hypervisor) not in DISCOVERABLE:
         raise ApiRefusal(530, f"Do not support HypervisorType {hypervisor} for {url}")
@@ -580,7 +591,7 @@ def _new_host(
 
 
 def _connect(store: Store, host: dict[str, Any], cluster: dict[str, Any]) -> None:
-    """createHostAndAgent connects a direct agent within the call (F3): Up at once, unless a
+    """createHostAndAgent connects a direct agent within the call: Up at once, unless a
     connect delay is set (a slow agent: Connecting, then Up), or a host-state fault keeps the
     host Alert or Down."""
     opts = faults(store)
@@ -627,13 +638,13 @@ def update_host(store: Store, p: P) -> dict[str, Any]:
 def _update_host(host: dict[str, Any], p: P) -> None:
     allocation = p.get("allocationstate")
     if allocation:
-        if allocation not in ("Enable", "Disable"):  # RM:1977-1984
+        if allocation not in ("Enable", "Disable"):  # ResourceManagerImpl:1977-1984
             raise ApiRefusal(
                 431, f"Invalid allocation state: {allocation}, only Enable/Disable are allowed"
             )
         target = f"{allocation}d"
         current = host["resourcestate"]
-        if current != target:  # the same state is a no-op (RM:2015-2019)
+        if current != target:  # the same state is a no-op (ResourceManagerImpl:2015-2019)
             if current not in ("Enabled", "Disabled"):  # ResourceState: no such transition
                 raise ApiRefusal(
                     530,
@@ -641,7 +652,7 @@ def _update_host(host: dict[str, Any], p: P) -> None:
                     f"event = {allocation}",
                 )
             host["resourcestate"] = target
-    if p.has("hosttags"):  # RM:2811-2820, 2855: replaces the set; "" clears it (F8)
+    if p.has("hosttags"):  # ResourceManagerImpl:2811-2820, 2855: replaces the set; "" clears it
         host["_tags"] = [t.strip() for t in p.items("hosttags") if t.strip()]
     if p.get("name"):
         host["name"] = p.get("name")
@@ -673,7 +684,10 @@ def prepare_host_for_maintenance(store: Store, p: P) -> dict[str, Any]:
             "PrepareForMaintenance OR ErrorInPrepareForMaintenance STATUS in cluster "
             f"{cluster_text(store, cluster)}",
         )
-    if state not in ("Enabled", "ErrorInMaintenance"):  # RM.resourceStateTransitTo:1467
+    if state not in (
+        "Enabled",
+        "ErrorInMaintenance",
+    ):  # ResourceManagerImpl.resourceStateTransitTo:1467
         raise ApiRefusal(
             530,
             "Failed to prepare host for maintenance due to: Cannot transit resource state of "
@@ -773,7 +787,7 @@ def list_hosts(store: Store, p: P) -> dict[str, Any]:
 
 @command("updateHostPassword")
 def update_host_password(store: Store, p: P) -> dict[str, Any]:
-    """ManagementServerImpl.updateHostPassword:1149-1150, 5353-5390 (F7): KVM per host,
+    """ManagementServerImpl.updateHostPassword:1149-1150, 5353-5390: KVM per host,
     XenServer per cluster; the username must stay. Only the stored copy changes
     (update_passwd_on_host defaults to false)."""
     username = p.required("username")
@@ -970,7 +984,7 @@ def _start_system_vm(
 ) -> None:
     """A system VM row, its own host row (type SecondaryStorageVM / ConsoleProxy, no cluster
     fields, as `s-1-QA` in listHosts--golang-cloudstack-library.json) and a ROOT volume on
-    the pool (what keeps the pool from being deleted, F6)."""
+    the pool (what keeps the pool from being deleted)."""
     number = next_db_id(store, "systemvm")  # the VM instance id names it
     prefix, vmtype, hosttype = (
         ("s", "secondarystoragevm", "SecondaryStorageVM")

@@ -5,6 +5,9 @@ Never imports cstool.model or cstool.cloud.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import re
 from typing import Any
 

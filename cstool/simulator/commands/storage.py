@@ -15,6 +15,9 @@ stores them encrypted and never returns them. Never imports cstool.model or csto
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
+# SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# MV tools/marvin/marvin/deployDataCenter.py.
 import hashlib
 import re
 import uuid
