@@ -20,8 +20,9 @@ from cstool.cli import app
 from cstool.cloud.api import Api, sim_target
 from cstool.cloud.applier import Applier, Status, created_id
 from cstool.cloud.waits import Waits
+from cstool.errors import UnsafePlan
 from cstool.model.diff import Action
-from cstool.model.plan import Call, Step, Until
+from cstool.model.plan import Call, Step, Until, check_safety
 from cstool.model.resources import Key, State
 from cstool.simulator.transport import Fault
 from tests import secrets as test_secrets
@@ -152,6 +153,10 @@ def test_an_absent_zone_is_torn_down_child_first_through_maintenance(
     seen: list[str] = []
     desired = ops.desired_state([gone]).state
     plan, live = ops.plan(api, desired)
+    # the system VMs CloudStack made are in neither side of the safety threshold: the
+    # teardown deletes every managed resource of the zone (100%), not more than exist
+    with pytest.raises(UnsafePlan, match=rf"deletes or replaces {plan.managed} of {plan.managed} "):
+        check_safety(plan, allow_delete=True, force=False)
     report = ops.apply(api, plan, live, 4, on_event=lambda e, r: seen.append(f"{e} {r.state}"))
     assert report.ok, [r.error for r in report.failed]
     titles = [f"{s.title} {s.key.kind}" for s in plan.steps]

@@ -265,7 +265,7 @@ def recording_of(drawn: Any) -> Any:
     return doc
 
 
-@fuzz(50)  # each replays a 300 kB recording
+@fuzz(30)  # each replays a 300 kB recording
 @given(drawn=recordings())
 def test_random_recordings_replay_or_are_refused(drawn: Any, work: Path) -> None:
     doc = recording_of(drawn)

@@ -271,7 +271,7 @@ def converge(config: Path, state: Path) -> str | None:
 
 
 @settings(
-    max_examples=500,  # about 30 s
+    max_examples=300,  # about 15 s
     deadline=None,  # one example applies a whole zone: seconds on a slow runner
     derandomize=True,
     database=None,

@@ -52,7 +52,7 @@ class Echo(BaseHTTPRequestHandler):
         echo = f"{self.command} {self.path} {body} secret={SECRET} {SECRET} {KEY}"
         mode = type(self).mode
         if mode == "slow":
-            time.sleep(2.5)
+            time.sleep(1.3)  # past the 1 s timeout
         status, ctype, text = {
             "html200": (200, "text/html", f"<html><p>{echo}</p></html>"),
             "truncated": (200, "application/json", '{"listzonesresponse": {"x": "' + echo),
@@ -100,6 +100,7 @@ def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     from cstool.cloud import waits
 
     monkeypatch.setattr(waits.Waits, "sleep", lambda self, seconds: self.check())
+    monkeypatch.setattr(waits, "READ_ATTEMPTS", 2)  # a timeout is printed after the last
 
 
 def _closed_port() -> int:

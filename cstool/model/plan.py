@@ -1019,7 +1019,9 @@ def check_safety(
             f"the plan deletes or replaces {len(keys)} resource(s): {names}",
             hint="re-run with --allow-delete (or --prune) if this is intended",
         )
-    touched = len({s.key for s in destructive})
+    # counted as the base is (diff.managed): what CloudStack makes itself (a zone's system
+    # VMs, destroyed when it is torn down) is in neither
+    touched = len({s.key for s in destructive if not KINDS[s.key.kind].auto_created})
     if force or plan.managed < THRESHOLD_MIN:
         return
     share = touched / max(plan.managed, 1)

@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -705,6 +704,14 @@ def _http_date() -> str:
     return str(_DATE[1])
 
 
+class _Headers(dict[str, str]):
+    """A request's headers by lower-cased name: what the handler reads of them (.get), without
+    the email.message machinery (HTTPMessage) the standard library builds per request."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 MAX_HEADERS = 100  # http.client's limits on a request's headers
 MAX_HEADER_LINE = 65536
 
@@ -746,7 +753,7 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
             self.requestline = " ".join(words)
             self.command, self.path, self.request_version = words
             self.close_connection = words[2] == "HTTP/1.0"
-            headers = HTTPMessage()
+            headers = _Headers()
             for _ in range(MAX_HEADERS + 1):
                 line = self.rfile.readline(MAX_HEADER_LINE + 1)
                 if len(line) > MAX_HEADER_LINE:
@@ -759,11 +766,11 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
                     # RFC 9112 5.1/5.2: no space before the colon, no obsolete line folding
                     self.send_error(HTTPStatus.BAD_REQUEST, "Malformed header line")
                     return False
-                headers[name] = value.strip()
+                headers[name.lower()] = value.strip()
             else:
                 self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
                 return False
-            self.headers = headers
+            self.headers = headers  # type: ignore[assignment]  # read through .get only
             connection = headers.get("Connection", "").lower()
             if connection == "close":
                 self.close_connection = True
@@ -784,11 +791,11 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
                 reply = Reply(530, {"errorresponse": {"errorcode": 530, "errortext": text}})
                 self.close_connection = True  # the body may not have been read
             data = reply.content()
-            # the status line and headers as send_response/send_header write them, made in
+            # the status line and headers send_response/send_header would write (no Server
+            # header: optional, RFC 9110 10.2.4, and one less for the client to parse), made in
             # one piece: those helpers cost as much as the command itself
             lines = [
                 f"{self.protocol_version} {reply.status} {_phrase(reply.status)}",
-                f"Server: {self.version_string()}",
                 f"Date: {_http_date()}",
                 f"Content-Type: {CONTENT_TYPE}",
                 f"Content-Length: {len(data)}",
