@@ -687,11 +687,12 @@ class SimAdapter(BaseAdapter):
 # --- over HTTP ---------------------------------------------------------------------------
 
 
+# the reason phrase of each standard status; CloudStack's own codes (530-537) have none
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
 def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:  # CloudStack's own codes (530-537) have no standard phrase
-        return ""
+    return _PHRASES.get(status, "")
 
 
 _DATE: list[Any] = [0, ""]  # the second and its HTTP date, made once a second
@@ -702,14 +703,6 @@ def _http_date() -> str:
     if _DATE[0] != now:
         _DATE[:] = [now, email.utils.formatdate(now, usegmt=True)]
     return str(_DATE[1])
-
-
-class _Headers(dict[str, str]):
-    """A request's headers by lower-cased name: what the handler reads of them (.get), without
-    the email.message machinery (HTTPMessage) the standard library builds per request."""
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return super().get(name.lower(), default)
 
 
 MAX_HEADERS = 100  # http.client's limits on a request's headers
@@ -750,10 +743,10 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
                 or words[1].startswith("//")
             ):
                 return super().parse_request()
-            self.requestline = " ".join(words)
+            self.requestline = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n")
             self.command, self.path, self.request_version = words
             self.close_connection = words[2] == "HTTP/1.0"
-            headers = _Headers()
+            headers: dict[str, str] = {}  # by lower-cased name; no email.message machinery
             for _ in range(MAX_HEADERS + 1):
                 line = self.rfile.readline(MAX_HEADER_LINE + 1)
                 if len(line) > MAX_HEADER_LINE:
@@ -770,13 +763,13 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
             else:
                 self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
                 return False
-            self.headers = headers  # type: ignore[assignment]  # read through .get only
-            connection = headers.get("Connection", "").lower()
+            self.headers = headers  # type: ignore[assignment]  # read by lower-cased name
+            connection = headers.get("connection", "").lower()
             if connection == "close":
                 self.close_connection = True
             elif connection == "keep-alive":
                 self.close_connection = False
-            if headers.get("Expect", "").lower() == "100-continue" and words[2] == "HTTP/1.1":
+            if headers.get("expect", "").lower() == "100-continue" and words[2] == "HTTP/1.1":
                 return self.handle_expect_100()
             return True
 
@@ -791,6 +784,14 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
                 reply = Reply(530, {"errorresponse": {"errorcode": 530, "errortext": text}})
                 self.close_connection = True  # the body may not have been read
             data = reply.content()
+            if not reply.headers and not self.close_connection:  # the usual answer
+                self.wfile.write(
+                    f"{self.protocol_version} {reply.status} {_phrase(reply.status)}\r\n"
+                    f"Date: {_http_date()}\r\nContent-Type: {CONTENT_TYPE}\r\n"
+                    f"Content-Length: {len(data)}\r\n\r\n".encode("latin-1")
+                    + data
+                )
+                return
             # the status line and headers send_response/send_header would write (no Server
             # header: optional, RFC 9110 10.2.4, and one less for the client to parse), made in
             # one piece: those helpers cost as much as the command itself
@@ -807,9 +808,11 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 8080) -> Si
             self.wfile.write(head + data)  # buffered: handle_one_request flushes once
 
         def _reply(self) -> Reply:
-            length = int(self.headers.get("Content-Length") or 0)
+            # lower-cased names: this parse_request's dict, or the standard library's
+            # HTTPMessage (whose names match without case) for the requests it reads
+            length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length > 0 else None
-            content_type = self.headers.get("Content-Type") or ""
+            content_type = self.headers.get("content-type") or ""
             path, params = request_params(self.path, body, content_type)
             if path != API_PATH:
                 return Reply(404, {"errorresponse": {"errortext": f"no such path {path}"}})
