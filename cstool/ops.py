@@ -21,7 +21,7 @@ from cstool.cloud.reader import read_live
 from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
 from cstool.model import accept, intent
-from cstool.model.diff import ABSENT, MANAGES_INFRA, Action, diff, is_absent, present
+from cstool.model.diff import ABSENT, MANAGES_INFRA, Action, aliased, diff, is_absent, present
 from cstool.model.kinds import KINDS
 from cstool.model.loader import config_files, load, load_texts, read_config
 from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
@@ -277,8 +277,30 @@ def drift_of(desired: State, live: State) -> Drift:
         c.desired for c in found.changes if c.action is Action.CREATE and c.desired is not None
     )
     return Drift(
-        changed, missing, found.unmanaged, desired=desired, live=live, ignored=found.ignored
+        changed,
+        missing,
+        found.unmanaged,
+        desired=desired,
+        live=live,
+        ignored=found.ignored,
+        unhealthy=unhealthy(desired, live),
     )
+
+
+def unhealthy(desired: State, live: State) -> tuple[tuple[Key, str], ...]:
+    """The managed resources whose health the cloud reports as other than healthy
+    (Kind.health), with what it says: a host the config names whose agent is Down."""
+    seen = aliased(present(desired), live)  # hosts the config names by address, re-keyed
+    out = []
+    for key in present(desired):
+        health = KINDS[key.kind].health
+        res = seen.get(key)
+        if health is None or res is None:
+            continue
+        said = res.extra.get(health[0])
+        if said is not None and str(said) not in health[1]:
+            out.append((key, str(said)))
+    return tuple(out)
 
 
 def accept_args(args: Sequence[Path]) -> tuple[list[Path], list[str]]:

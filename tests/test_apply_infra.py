@@ -24,6 +24,7 @@ from cstool.errors import UnsafePlan
 from cstool.model.diff import Action
 from cstool.model.plan import Call, Step, Until, check_safety
 from cstool.model.resources import Key, State
+from cstool.render import render_drift
 from cstool.simulator.transport import Fault
 from tests import secrets as test_secrets
 from tests.conftest import CONFIGS
@@ -340,7 +341,16 @@ def test_a_second_host_that_stays_down_fails_by_name_and_the_next_run_does_the_r
     (zone,) = _rows(clean, "zone")
     assert zone["allocationstate"] == "Enabled"
     assert len([h for h in _rows(clean, "host") if h.get("type") == "Routing"]) == 2
-    assert ops.drift(clean, ops.desired_state([lab]).state).in_sync
+    found = ops.drift(clean, ops.desired_state([lab]).state)
+    # in sync with the config (nothing to apply or accept), and the Down agent is reported
+    assert found.in_sync
+    down = Key("host", ("infra1", "pod1", "c1", "sim-c1-h2"))
+    assert found.unhealthy == ((down, "Down"),)
+    text = render_drift("text", found, "sim")
+    assert "host infra1/pod1/c1/sim-c1-h2: CloudStack reports it Down" in text
+    assert "> [!WARNING]" in render_drift("markdown", found, "sim")
+    shown = json.loads(render_drift("json", found, "sim"))
+    assert shown["in_sync"] and [u["state"] for u in shown["unhealthy"]] == ["Down"]
 
 
 def test_a_first_host_down_blocks_its_cluster_until_it_connects_then_a_rerun_converges(

@@ -74,6 +74,18 @@ def drift_dict(d: Drift, target: str) -> dict[str, Any]:
             }
             for r in d.ignored
         ],
+        # managed resources CloudStack reports unwell (Kind.health): not drift (not in the
+        # summary, in_sync unchanged), nothing to apply
+        "unhealthy": [
+            {
+                "resource": key.to_str(),
+                "kind": key.kind,
+                "path": list(key.path),
+                "zone": key.zone,
+                "state": said,
+            }
+            for key, said in d.unhealthy
+        ],
     }
 
 

@@ -29,6 +29,7 @@ from cstool.render.rows import (
     label,
     plan_rows,
     summary,
+    unhealthy_lines,
     unmanaged_note,
 )
 from cstool.render.text import not_rotatable_line
@@ -457,9 +458,10 @@ DRIFT_STYLES = {
 
 def drift(d: Drift, target: str, color: bool = False) -> str:
     out = [f"### cstool drift for `{target}`", ""]
+    notes = _unhealthy(d)
     if d.in_sync:
         out.append("**In sync.** The cloud matches the configuration.")
-        return "\n".join(out + [_esc(x) for x in ignored_line(d.ignored)]) + "\n"
+        return "\n".join(out + [_esc(x) for x in ignored_line(d.ignored)] + notes) + "\n"
     c = d.counts()
     out += [
         f"**Drift: {drift_summary(d)}.**",
@@ -480,10 +482,19 @@ def drift(d: Drift, target: str, color: bool = False) -> str:
     for res in d.unmanaged:
         out.append(_drift_item("unmanaged", res.key, None))
     out += ["", *(_esc(x) for x in ignored_line(d.ignored))] if d.ignored else []
+    out += notes
     out += _drift_picture(d)
     out += ["", "**Two ways out:**", ""]
     out += [f"- `{command}` {what}" for command, what in drift_ways_out(d)]
     return "\n".join(out) + "\n"
+
+
+def _unhealthy(d: Drift) -> list[str]:
+    """The resources CloudStack reports unwell, in a warning block (none: nothing)."""
+    lines = unhealthy_lines(d)
+    if not lines:
+        return []
+    return ["", "> [!WARNING]", *(f"> - {_esc(line)}" for line in lines)]
 
 
 def _drift_item(what: str, key: Key, origin: Origin | None) -> str:

@@ -13,7 +13,7 @@ from deepdiff import DeepDiff
 from cstool.model.diff import Action, Change
 from cstool.model.intent import LABELS
 from cstool.model.plan import Disruption, Plan, Ref, Step, Var
-from cstool.model.resources import Resource, State
+from cstool.model.resources import Key, Resource, State
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "±", Action.DELETE: "-"}
 
@@ -237,6 +237,9 @@ class Drift:
     info: RunInfo | None = field(default=None, compare=False)
     # unmanaged, but named by the config's `ignore:` rules: listed, never drift
     ignored: tuple[Resource, ...] = ()
+    # managed resources the cloud reports unhealthy (Kind.health): (key, what it says).
+    # Not drift (nothing to apply or accept): shown beside it, in sync or not
+    unhealthy: tuple[tuple[Key, str], ...] = ()
 
     @property
     def in_sync(self) -> bool:
@@ -266,6 +269,16 @@ def ignored_line(ignored: tuple[Resource, ...]) -> list[str]:
         return []
     names = ", ".join(label(r.key.kind, r.key.path) for r in ignored)
     return [f"Ignored ({len(ignored)}, named by ignore: in the config): {names}"]
+
+
+def unhealthy_lines(d: Drift) -> list[str]:
+    """What the cloud says is unwell among the managed resources (Kind.health), one line
+    each: not drift, nothing for apply or --accept to do, but what an operator must see."""
+    return [
+        f"{label(key.kind, key.path)}: CloudStack reports it {said} (nothing to apply: "
+        "an operator brings it back)"
+        for key, said in d.unhealthy
+    ]
 
 
 def drift_summary(d: Drift) -> str:

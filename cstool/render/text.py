@@ -23,6 +23,7 @@ from cstool.render.rows import (
     label,
     plan_rows,
     summary,
+    unhealthy_lines,
     unmanaged_note,
 )
 
@@ -114,11 +115,13 @@ DRIFT_SYMBOLS = {"changed": "~", "missing": "-", "unmanaged": "+"}
 
 def drift(d: Drift, target: str, color: bool = False) -> str:
     lines = [f"Target: {target}"]
+    notes = [_c(f"! {line}", "!", color) for line in unhealthy_lines(d)]
     if d.in_sync:
         lines.append("In sync: the cloud matches the configuration.")
-        return "\n".join(lines + ignored_line(d.ignored)) + "\n"
+        return "\n".join(lines + ignored_line(d.ignored) + notes) + "\n"
     lines.append(f"Drift: {drift_summary(d)}.")
     lines.extend(ignored_line(d.ignored))
+    lines.extend(notes)
     for change in d.changed:
         origin = change.desired.origin if change.desired else None
         lines.append("")

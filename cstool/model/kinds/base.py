@@ -377,6 +377,10 @@ class Kind:
     # commands that take one out of service: an update that makes one on the way (a pool's
     # nfsmountopts change runs inside a maintenance) disrupts, whatever its fields say
     out_of_service_calls: frozenset[str] = frozenset()
+    # what the cloud says of one's health that no config field holds and no apply can
+    # change: (the answer's key, kept in Resource.extra; the values that are healthy).
+    # Drift reports the others as notes (a host whose agent is Down)
+    health: tuple[str, tuple[str, ...]] | None = None
     doc: str = ""
 
     @property

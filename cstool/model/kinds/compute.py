@@ -417,6 +417,10 @@ HOST = Kind(
     phase=123,
     opt_in=True,
     state_values=v.HOST_STATES,
+    # listHosts `state` is the agent's connection (Status: Up, Connecting, Alert, Down,
+    # Disconnected, ...), apart from `resourcestate` (the `state` field): an Enabled host
+    # whose agent is Down runs nothing, and no API call of cstool's brings it back
+    health=("state", ("Up",)),
     disabled_means="no new VMs start on it; maintenance also migrates its VMs away",
     fields=(
         Field(
