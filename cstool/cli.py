@@ -583,7 +583,10 @@ def _accept(found: Drift, configs: list[Path], words: list[str], zones: list[str
     from cstool.model.accept import write_all
 
     result, after = ops.accept_drift(found, configs, words, zones)
-    write_all({Path(file): text for file, text in result.texts.items()})
+    write_all(
+        {Path(file): text for file, text in result.texts.items()},
+        read={Path(file): text for file, text in result.read.items()},
+    )
     for file, lines in result.changes.items():
         typer.echo(f"{file}:")
         typer.echo("".join(f"  {line}\n" for line in lines), nl=False)

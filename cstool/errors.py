@@ -55,12 +55,15 @@ _secrets_lock = threading.Lock()
 _logging_redacted = False
 
 
-def register_secret(*values: str | None) -> None:
+def register_secret(*values: str | None, shortest: int = MIN_SECRET_IN_TEXT) -> None:
     """Make `redact` remove these values (and their URL-encoded forms) from now on.
-    Called when a target is made, for its key, secret and any password it carries."""
+    Called when a target is made, for its key, secret and any password it carries, and
+    for each secret a config references (with a lower `shortest`: a value the operator
+    declared secret is not a guess, but a value of one or two characters would blank out
+    ordinary text)."""
     with _secrets_lock:
         for value in values:
-            if value and len(value) >= MIN_SECRET_IN_TEXT:
+            if value and len(value) >= shortest:
                 _secrets.update({value, quote(value, safe=""), quote_plus(value)})
     _redact_logging()
 

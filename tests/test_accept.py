@@ -267,3 +267,24 @@ def test_write_all_is_all_or_nothing(tmp_path: Path) -> None:
         accept.write_all({one: "a: 100\n", tmp_path / "missing" / "x.yaml": "c: 3\n"})
     assert one.read_text() == "a: 10\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.yaml", "two.yaml"]
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text("a: 1\n")
+    two.write_text("b: 2\n")
+    read = {one: "a: 1\n", two: "b: 2\n"}
+    two.write_text("b: 2  # an edit made meanwhile\n")
+    with pytest.raises(accept.AcceptError, match=r"two.yaml changed since it was read"):
+        accept.write_all({one: "a: 10\n", two: "b: 20\n"}, read=read)
+    assert (one.read_text(), two.read_text()) == ("a: 1\n", "b: 2  # an edit made meanwhile\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.yaml", "two.yaml"]
+
+
+def test_two_paths_to_one_file_are_refused(tmp_path: Path) -> None:
+    real = tmp_path / "zone.yaml"
+    real.write_text("a: 1\n")
+    (tmp_path / "link.yaml").symlink_to(real)
+    with pytest.raises(accept.AcceptError, match="two config paths name the same file"):
+        accept.write_all({real: "a: 2\n", tmp_path / "link.yaml": "a: 3\n"})
+    assert real.read_text() == "a: 1\n"

@@ -20,7 +20,7 @@ from cstool.cli import app
 from cstool.cloud.api import Api, sim_target
 from cstool.cloud.applier import Applier, Status, created_id
 from cstool.cloud.waits import Waits
-from cstool.errors import UnsafePlan
+from cstool.errors import Unreachable, UnsafePlan
 from cstool.model.diff import Action
 from cstool.model.plan import Call, Step, Until, check_safety
 from cstool.model.resources import Key, State
@@ -222,6 +222,23 @@ def test_a_wait_that_never_ends_fails_at_the_job_timeout_naming_the_last_state()
     report = Applier(cloud, State(), parallelism=1).apply([step], {})  # type: ignore[arg-type]
     (failed,) = report.failed
     assert "is still Connecting after 0.3 s (waited for state Up)" in (failed.error or "")
+
+
+def test_an_unexpected_error_in_the_waiter_fails_the_waiting_step_instead_of_hanging() -> None:
+    cloud = _Cloud()
+    cloud.list = lambda command, **params: [{"id": "h1", "state": object()}]  # type: ignore[method-assign]
+
+    def broken(event: str, result: Any) -> None:
+        if event == "state":  # e.g. a progress display that cannot show the state
+            raise RuntimeError("display broke")
+
+    step = _step("a", Call("listHosts", {"id": "h1"}, until=Until("state", "Up", ())))
+    applier = Applier(cloud, State(), parallelism=1, on_event=broken)  # type: ignore[arg-type]
+    started = time.monotonic()
+    report = applier.apply([step], {})
+    (failed,) = report.failed
+    assert "internal error while waiting: RuntimeError: display broke" in (failed.error or "")
+    assert time.monotonic() - started < 3
 
 
 def test_creates_take_the_id_from_an_object_or_the_first_element_of_a_list() -> None:
@@ -484,3 +501,45 @@ def test_rotate_secrets_with_a_plan_saved_without_it_is_refused(
     assert refused.exit_code == 1
     assert "the saved plan was made without it" in refused.output
     assert _vcenter_digest(state) == before
+
+
+class _TwoHosts:
+    """A fake Api adding two hosts of one cluster at once: both addHost calls are in flight
+    together (a barrier), the second's reply is lost, and the cloud then lists one new host
+    named after its agent: it may be either call's, so it must not be adopted."""
+
+    job_timeout = 5.0
+
+    def __init__(self) -> None:
+        self.target = type("T", (), {"poll_interval": 0})()
+        self.waits = Waits(10.0)
+        self.together = threading.Barrier(2, timeout=5)
+        self.added: list[str] = []
+
+    def call(self, command: str, **params: Any) -> dict[str, Any]:
+        self.together.wait()
+        if params["url"].endswith("h2"):
+            raise Unreachable("sim", "the reply was lost")
+        self.added.append(params["url"])
+        return {"host": [{"id": "new-1"}]}
+
+    def list(self, command: str, **params: Any) -> list[dict[str, Any]]:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
+        return [{"id": "new-x", "name": "SimulatedAgent.1", "created": stamp, "clusterid": "c"}]
+
+
+def test_a_lost_add_beside_another_add_of_its_cluster_is_not_adopted() -> None:
+    cloud = _TwoHosts()
+    cluster = Key("cluster", ("z", "p", "c"))
+
+    def add(name: str) -> Step:
+        key = Key("host", ("z", "p", "c", name))
+        call = Call("addHost", {"url": f"http://sim/c/{name}"}, creates=key)
+        return Step(Action.CREATE, key, "create", (call,), phase=123, stage=1)
+
+    applier = Applier(cloud, State(), parallelism=2, uuids={cluster: "c"})  # type: ignore[arg-type]
+    report = applier.apply([add("h1"), add("h2")], {})
+    (failed,) = report.failed
+    assert failed.step.key.path[-1] == "h2"
+    assert "cannot be told apart" in (failed.error or "")
+    assert Key("host", ("z", "p", "c", "h2")) not in applier.uuids

@@ -195,3 +195,29 @@ def test_the_file_scan_finds_a_secret_in_any_file_below_a_root(tmp_path: Path) -
     finally:
         leak.unlink()  # the session-end scan of this run's files must not find it
     assert test_secrets.files_holding([tmp_path]) == []
+
+
+def test_a_swift_key_in_a_details_pair_is_redacted_by_its_pair() -> None:
+    """Swift's credential detail is named just `key`: a short one is found by its pair in
+    logs and recordings (requests: key/value form; answers: {name, value} lists)."""
+    sent = meaningful(
+        {"command": "addImageStore", "details[1].key": "key", "details[1].value": "sw1ft"}
+    )
+    assert sent["details[1].value"] == REDACTED
+    from cstool.cloud.record import _scrub_pair
+
+    assert _scrub_pair({"name": "key", "value": "sw1ft"}, ())["value"] == REDACTED
+    assert _scrub_pair({"name": "bucket", "value": "b1"}, ())["value"] == "b1"
+
+
+def test_a_short_referenced_secret_is_redacted_by_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value the config declares secret is hidden wherever it appears from four characters
+    on (a target's own key and secret, guessed at, from eight)."""
+    monkeypatch.setenv("CSTOOL_TEST_SHORT", "q7Zx")
+    assert cloud_secrets.read(SecretRef("env", "CSTOOL_TEST_SHORT")) == "q7Zx"
+    assert "q7Zx" not in redact("the server said: bad password q7Zx for root")
+    monkeypatch.setenv("CSTOOL_TEST_TINY", "ab")
+    cloud_secrets.read(SecretRef("env", "CSTOOL_TEST_TINY"))
+    assert redact("a cab") == "a cab"  # two characters would blank out ordinary words

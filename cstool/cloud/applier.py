@@ -101,6 +101,10 @@ class Applier:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _lost: str | None = None
     _planned: set[Key] = field(default_factory=set)  # what the plan creates (read-back)
+    # creates in flight per (kind, parent path) of kinds found by alias, and whether two of
+    # one group ever ran at once in this apply: a lost reply there is not adopted (_read_back)
+    _creating: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)
+    _overlapped: dict[tuple[str, tuple[str, ...]], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.uuids.update({k: r.uuid for k, r in self.live.items() if r.uuid})
@@ -225,10 +229,21 @@ class Applier:
                 variables[call.bind] = str(items[0]["id"])
             return
         sent = secrets.resolve(params)  # values read now, and registered for redaction
+        sibling = _sibling_group(call.creates)
+        with self._lock:
+            if sibling is not None:  # creates of one kind under one parent, for _read_back
+                self._creating[sibling] = self._creating.get(sibling, 0) + 1
+                self._overlapped[sibling] = self._creating[sibling] > 1 or self._overlapped.get(
+                    sibling, False
+                )
         try:
             reply = self.api.call(call.command, **sent)
         except (Unreachable, JobTimeout) as exc:
             reply = self._read_back(call, params, result, exc)
+        finally:
+            if sibling is not None:
+                with self._lock:
+                    self._creating[sibling] -= 1
         if call.creates is not None:
             created = created_id(reply)
             if created is not None:
@@ -266,6 +281,14 @@ class Applier:
             except CstoolError as err:
                 raise OutcomeUnknown(f"{what}; reading it back failed: {err}") from None
             if not found and KINDS[key.kind].read.aliases:
+                with self._lock:  # another create beside it: a new object may be the other's
+                    overlapped = self._overlapped.get(_sibling_group(key) or ("", ()), False)
+                if overlapped:
+                    raise OutcomeUnknown(
+                        f"{what}; read back: {key} is not found by its name, and another "
+                        f"{key.kind} was being added to {'/'.join(key.path[:-1])} at the same "
+                        "time, so a new one cannot be told apart"
+                    )
                 found = self._unclaimed(key, result)
                 if len(found) == 1:
                     result.note = (
@@ -490,6 +513,23 @@ class Waiter:
             thread.join()
 
     def _loop(self) -> None:
+        """The waiter's thread: whatever ends it, no parked step is left waiting (an apply
+        would block on it for ever); an unexpected error fails them as one, visibly."""
+        try:
+            self._rounds()
+        except BaseException as exc:
+            with self._lock:
+                parks, self._parks = self._parks, []
+                self._thread = None  # the next park starts a new thread
+            failure = (
+                exc
+                if isinstance(exc, CstoolError)
+                else CstoolError(f"internal error while waiting: {type(exc).__name__}: {exc}")
+            )
+            for park in parks:
+                _settle(park, failure)
+
+    def _rounds(self) -> None:
         rounds = 0
         delay = WAIT_FIRST
         while True:
@@ -567,6 +607,14 @@ class Waiter:
                 return
             self._parks.remove(park)
         _settle(park, error)
+
+
+def _sibling_group(key: Key | None) -> tuple[str, tuple[str, ...]] | None:
+    """The kind and parent path of a create whose object may be found by an alias only (a
+    host named after its agent): the creates a lost reply's read-back must tell apart."""
+    if key is None or not KINDS[key.kind].read.aliases:
+        return None
+    return key.kind, key.path[:-1]
 
 
 def _settle(park: _Park, error: BaseException | None) -> None:

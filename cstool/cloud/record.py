@@ -36,6 +36,7 @@ from cstool.cloud.wire import (
     without_url_passwords,
 )
 from cstool.errors import CstoolError, redact_data
+from cstool.model.secrets import is_credential_key
 
 __all__ = [
     "REDACTED",
@@ -82,7 +83,7 @@ def _scrub_pair(entry: Any, secrets: tuple[str, ...]) -> Any:
     ImageStoreDetailResponse): its value is redacted when its name is a credential's."""
     if isinstance(entry, Mapping) and "value" in entry:
         named = entry.get("name", entry.get("key"))
-        if isinstance(named, str) and is_credential_name(named):
+        if isinstance(named, str) and is_credential_key(named):  # Swift's `key` too
             return {**_scrub(entry, secrets), "value": REDACTED}
     return _scrub(entry, secrets)
 

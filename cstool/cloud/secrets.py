@@ -21,6 +21,9 @@ from cstool.errors import CstoolError, register_secret
 from cstool.model.secrets import SecretRef, SecretUrl, refs_in
 
 MAX_SECRET_FILE = 64 * 1024  # a password or key file; anything larger is not one
+# a referenced secret this long or longer is redacted by its value wherever it appears
+# (shorter ones only by the parameter that carries it: see errors.register_secret)
+DECLARED_SHORTEST = 4
 
 
 class SecretMissing(CstoolError):
@@ -44,7 +47,7 @@ def read(ref: SecretRef) -> str:
         raise SecretMissing(f"unknown secret source in {str(ref)}")
     if value == "":
         raise SecretMissing(f"{str(ref)} is empty")
-    register_secret(value)
+    register_secret(value, shortest=DECLARED_SHORTEST)
     return value
 
 

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from cstool.model.secrets import is_credential_key
+
 REPLAY_ENDPOINT = "http://replay.cstool.invalid/client/api"
 REDACTED = "<redacted>"
 
@@ -99,7 +101,8 @@ def pair_is_credential(name: str, params: Mapping[str, object]) -> bool:
     for half in ("key", "name"):
         for candidate, key in params.items():
             if candidate.lower() == f"{match['map']}.{half}".lower() and isinstance(key, str):
-                return is_credential_name(key)
+                # a details key: Swift's bare `key` names its credential too
+                return is_credential_key(key)
     return False
 
 

@@ -44,6 +44,7 @@ from cstool.model.export import _entry as export_entry
 from cstool.model.export import _plain as export_plain
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind
 from cstool.model.kinds import Field as KindField
+from cstool.model.loader import decode
 from cstool.model.resources import Key, Resource, State
 from cstool.model.values import HYPERVISORS
 
@@ -530,6 +531,7 @@ class Accepted:
     texts: dict[str, str]  # file -> new text (only files that change)
     changes: dict[str, list[str]]  # file -> one line per edit
     covered: tuple[Item, ...] = ()  # accepted along with an ancestor's entry
+    read: dict[str, str] = field(default_factory=dict)  # file -> its text as it was read
 
 
 def accept(
@@ -568,7 +570,7 @@ def accept(
         if new != texts[path]:
             out[path] = new
         changes[path] = doc.changes
-    return Accepted(out, changes, covered)
+    return Accepted(out, changes, covered, {path: texts[path] for path in out})
 
 
 def _under_accepted(item: Item, keys: set[tuple[str, Key]]) -> bool:
@@ -587,36 +589,76 @@ def _under_accepted(item: Item, keys: set[tuple[str, Key]]) -> bool:
 # --- writing ---------------------------------------------------------------------------
 
 
-def write_all(texts: Mapping[Path, str]) -> None:
+def write_all(texts: Mapping[Path, str], read: Mapping[Path, str] | None = None) -> None:
     """Write every file or none: each new text goes to a temporary file beside its file
-    (same permissions), and only when all are written are they renamed over the files; a
-    failed rename puts back the files renamed before it. A symbolic link is followed: the
-    file it points to is replaced, the link stays."""
+    (same permissions, flushed to disk), and only when all are written are they renamed
+    over the files; a failed rename puts back the files renamed before it, the same way.
+    A symbolic link is followed: the file it points to is replaced, the link stays.
+
+    `read`: each file's text as it was read; a file changed since (an editor, a git pull)
+    is not overwritten: nothing is written. Two paths to one file are refused."""
     staged: list[tuple[Path, Path, bytes]] = []  # (real file, temporary file, old bytes)
     try:
-        for path, text in texts.items():
-            real = path.resolve()
+        reals = [path.resolve() for path in texts]
+        if len(set(reals)) != len(reals):
+            raise AcceptError("nothing was written: two config paths name the same file")
+        for (path, text), real in zip(texts.items(), reals, strict=True):
             old = real.read_bytes()
-            fd, name = tempfile.mkstemp(prefix=".cstool-accept-", suffix=".yaml", dir=real.parent)
-            staged.append((real, Path(name), old))
-            with os.fdopen(fd, "wb") as out:
-                out.write(_encoded(text, old))
-            os.chmod(name, stat.S_IMODE(real.stat().st_mode))
-    except OSError as exc:
+            if read is not None and path in read and decode(old, str(path))[0] != read[path]:
+                raise AcceptError(
+                    f"nothing was written: {path} changed since it was read",
+                    hint="run the command again: it reads the files anew",
+                )
+            staged.append((real, _staged(real, _encoded(text, old)), old))
+    except (OSError, AcceptError) as exc:
         for _, tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, AcceptError):
+            raise
         raise AcceptError(f"nothing was written: {exc.filename or ''}: {exc.strerror}") from None
     done: list[tuple[Path, bytes]] = []
     try:
         for real, tmp, old in staged:
             os.replace(tmp, real)
             done.append((real, old))
+        _synced_dirs(real for real, _, _ in staged)
     except OSError as exc:
         for real, old in done:
-            real.write_bytes(old)
+            os.replace(_staged(real, old), real)
         for _, tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise AcceptError(f"nothing was written: {exc.filename or ''}: {exc.strerror}") from None
+
+
+def _staged(real: Path, data: bytes) -> Path:
+    """`data` in a temporary file beside `real`, with its permissions, flushed to disk (a
+    rename over `real` is then never of a file the disk has not got)."""
+    fd, name = tempfile.mkstemp(prefix=".cstool-accept-", suffix=".yaml", dir=real.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(name, stat.S_IMODE(real.stat().st_mode))
+    except OSError:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _synced_dirs(files: Iterable[Path]) -> None:
+    """The renames made durable: each directory's entry flushed (where the platform can)."""
+    for directory in {f.parent for f in files}:
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 _BOMS = (
