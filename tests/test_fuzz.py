@@ -130,7 +130,7 @@ YAML_TOKENS = [
 ]
 
 
-@fuzz(240)
+@fuzz(160)
 @given(data=st.binary(max_size=400), bom=st.sampled_from(BOMS))
 def test_random_bytes_as_a_config(data: bytes, bom: bytes, work: Path) -> None:
     path = work / "bytes.yaml"
@@ -138,7 +138,7 @@ def test_random_bytes_as_a_config(data: bytes, bom: bytes, work: Path) -> None:
     handled(runner.invoke(app, ["validate", str(path)]), bom + data)
 
 
-@fuzz(300)
+@fuzz(200)
 @given(tokens=st.lists(st.sampled_from(YAML_TOKENS), max_size=60))
 def test_random_yaml_text_as_a_config(tokens: list[str], work: Path) -> None:
     text = "".join(tokens)
@@ -206,7 +206,7 @@ def marvin_documents(draw: st.DrawFn) -> Any:
     return files["cfg"]
 
 
-@fuzz(300)
+@fuzz(200)
 @given(doc=marvin_documents())
 def test_random_marvin_configs_convert_or_are_refused(doc: Any, work: Path) -> None:
     path = work / "marvin.cfg"
@@ -265,7 +265,7 @@ def recording_of(drawn: Any) -> Any:
     return doc
 
 
-@fuzz(30)  # each replays a 300 kB recording
+@fuzz(20)  # each replays a 300 kB recording
 @given(drawn=recordings())
 def test_random_recordings_replay_or_are_refused(drawn: Any, work: Path) -> None:
     doc = recording_of(drawn)
@@ -275,7 +275,7 @@ def test_random_recordings_replay_or_are_refused(drawn: Any, work: Path) -> None
     handled(result, drawn)
 
 
-@fuzz(300)
+@fuzz(200)
 @given(tokens=st.lists(st.sampled_from(YAML_TOKENS + ["cstool_recording: 1\n", "exchanges:\n"])))
 def test_random_yaml_text_as_a_recording(tokens: list[str], work: Path) -> None:
     text = "".join(tokens)
