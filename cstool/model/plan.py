@@ -765,12 +765,6 @@ def _zone_wraps(steps: list[Step], desired: State, live: State) -> list[Step]:
 # --- compute and storage: what a create needs, tear-down, secret rotation ------------------
 
 
-def _hypervisor(res: Resource, b: Builder) -> str:
-    """The hypervisor of a host's cluster (the desired one, else the live one)."""
-    cluster = b.desired_parent(res)
-    return str(cluster.values.get("hypervisor") or "")
-
-
 def _missing(res: Resource, names: Sequence[str]) -> list[str]:
     return [n for n in names if res.values.get(n) in (None, "")]
 
@@ -782,25 +776,11 @@ def _create_problems(change: Change, b: Builder) -> list[Problem]:
     if change.action not in (Action.CREATE, Action.REPLACE) or change.desired is None:
         return []
     res = change.desired
-    names: Sequence[str] = ()
-    verb = "create"
-    if res.key.kind == "host":
-        verb = "add"
-        hypervisor = _hypervisor(res, b)
-        if hypervisor == "VMware":
-            return []  # discovered by addCluster (auto-created), never added
-        # RM.discoverHostsFull (RM:780-793): KVM needs the username (the
-        # password is optional: SSH key auth is tried first); every other hypervisor but
-        # VMware needs both (431 "Username and Password need to be provided.")
-        names = ("url", "username") if hypervisor == "KVM" else ("url", "username", "password")
-    elif res.key.kind == "cluster" and res.values.get("hypervisor") == "VMware":
-        # VmwareServerDiscoverer.find logs into vCenter with the cluster's url and
-        # credentials (ResourceManagerImpl:626-665 passes them)
-        names = ("url", "username", "password")
-    elif res.key.kind == "vmware_datacenter":
-        # VmwareDatacenterServiceImpl.addVmwareDatacenter logs into the vCenter with them
-        names = ("username", "password")
-    missing = _missing(res, names)
+    kind = KINDS[res.key.kind]
+    if kind.create_needs is None:
+        return []
+    parent = b.desired_parent(res) if kind.parent is not None else None
+    missing = _missing(res, kind.create_needs(res, parent))
     if not missing:
         return []
     said = " and ".join(f"`{n}`" for n in missing)
@@ -809,7 +789,7 @@ def _create_problems(change: Change, b: Builder) -> list[Problem]:
         Problem(
             res.origin,
             f"{res.key.kind.replace('_', ' ')} {'/'.join(res.key.path)}: {said} {need} needed "
-            f"to {verb} it",
+            f"to {kind.create_verb} it",
         )
     ]
 
@@ -918,12 +898,13 @@ def _teardown_wraps(steps: list[Step], live: State) -> list[Step]:
 
 
 def _holds_infra(zone: Key, live: State) -> bool:
-    """Whether the live zone has system VMs or compute and storage (opt-in kinds)."""
+    """Whether the live zone has compute and storage (opt-in kinds) or what CloudStack made
+    that goes only with it (its system VMs)."""
     name = zone.path[0]
     return any(
         res.key.path[0] == name
         and KINDS[res.key.kind].in_zone
-        and (KINDS[res.key.kind].opt_in or res.key.kind == "system_vm")
+        and (KINDS[res.key.kind].opt_in or KINDS[res.key.kind].torn_down_with_parent)
         for res in live.values()
     )
 
@@ -933,47 +914,25 @@ ROTATE_TITLE = "rotate secret"
 
 def _rotation(b: Builder, touched: set[Key]) -> tuple[list[Step], tuple[Key, ...]]:
     """--rotate-secrets: one step per secret the API can change on an existing, managed
-    resource; the others are listed (replace the object to change them).
-
-    - a KVM host: updateHostPassword hostid (ManagementServerImpl.updateHostPassword,
-      :5353-5390); a XenServer cluster: one updateHostPassword clusterid (the server refuses
-      a single XenServer host, 431 "Single host update is not supported by XenServer
-      hypervisors"); no other hypervisor (431 "This operation is not supported for this
-      hypervisor type", :1149-1150);
-    - a VMware datacenter: updateVmwareDc zoneid password isrecursive=true (its clusters'
-      and hosts' copies too)."""
+    resource (each kind's `rotate`: a KVM host, a XenServer cluster once for its hosts, a
+    VMware datacenter); the others are listed (replace the object to change them)."""
     steps: list[Step] = []
     skipped: list[Key] = []
-    xen: dict[Key, Resource] = {}
+    done: set[Key] = set()  # the resources a step is on: one per XenServer cluster
     for res in b.desired.values():
         if res.key in touched or res.key not in b.live or not _secret_refs(res):
             continue
-        if res.key.kind == "host" and _hypervisor(res, b) == "XenServer":
-            xen.setdefault(res.key.parent(), res)  # the cluster's first host with one
-        elif res.key.kind == "host" and _hypervisor(res, b) == "KVM":
-            params = {
-                "hostid": Ref(res.key),
-                "username": res.values.get("username"),
-                "password": res.values.get("password"),
-            }
-            steps.append(_rotate_step(res, [b.call("updateHostPassword", params)]))
-        elif res.key.kind == "vmware_datacenter":
-            params = {
-                "zoneid": Ref(Key("zone", res.key.path[:1])),
-                "password": res.values.get("password"),
-                "isrecursive": True,
-            }
-            steps.append(_rotate_step(res, [b.call("updateVmwareDc", params)]))
-        else:
+        rotate = KINDS[res.key.kind].rotate
+        how = rotate(b, res) if rotate is not None else None
+        if how is None:
             skipped.append(res.key)
-    for cluster_key, host in xen.items():
-        cluster = b.desired.get(cluster_key) or b.live[cluster_key]
-        params = {
-            "clusterid": Ref(cluster_key),
-            "username": host.values.get("username"),
-            "password": host.values.get("password"),
-        }
-        steps.append(_rotate_step(cluster, [b.call("updateHostPassword", params)], host))
+            continue
+        on, calls = how
+        if on in done:
+            continue
+        done.add(on)
+        target = res if on == res.key else (b.desired.get(on) or b.live[on])
+        steps.append(_rotate_step(target, calls, None if target is res else res))
     return steps, tuple(sorted(skipped))
 
 

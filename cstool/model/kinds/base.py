@@ -201,6 +201,24 @@ class TitleOf(Protocol):
     def __call__(self, res: ResourceLike, /) -> str: ...
 
 
+class CreateNeeds(Protocol):
+    """The write-only fields the server needs to create `res` (its parent given: a host's
+    cluster says its hypervisor). Never read back, so validate cannot ask for them (an export
+    must validate): the plan asks, only when the resource is to be created."""
+
+    def __call__(self, res: ResourceLike, parent: ResourceLike | None, /) -> tuple[str, ...]: ...
+
+
+class Rotate(Protocol):
+    """--rotate-secrets on an existing `res`: the key of the resource the step is on (one
+    step per key: a XenServer cluster's hosts share one) and the calls that send its secrets
+    again; None when the API cannot change them (replace the object to)."""
+
+    def __call__(
+        self, plan: Lowering[ResT, CallT], res: ResT, /
+    ) -> tuple[Any, list[CallT]] | None: ...
+
+
 class ReplaceWhen(Protocol):
     """Why the update from `have` (live) to `want` (desired) would go wrong, so it is done as
     a replace: a reason shown to reviewers, "" when the update is safe."""
@@ -381,6 +399,11 @@ class Kind:
     # change: (the answer's key, kept in Resource.extra; the values that are healthy).
     # Drift reports the others as notes (a host whose agent is Down)
     health: tuple[str, tuple[str, ...]] | None = None
+    # what creating one takes that the config may leave out (credentials), and the word
+    # the refusal uses for the create ("add" a host)
+    create_needs: CreateNeeds | None = None
+    create_verb: str = "create"
+    rotate: Rotate | None = None  # how its secrets are sent again (None: they cannot be)
     doc: str = ""
 
     @property

@@ -102,6 +102,12 @@ def _cluster_create(plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None)
     return calls
 
 
+def _cluster_needs(res: ResourceLike, parent: ResourceLike | None) -> tuple[str, ...]:
+    """VmwareServerDiscoverer.find logs into vCenter with a VMware cluster's url and
+    credentials (ResourceManagerImpl:626-665 passes them); other clusters need none."""
+    return ("url", "username", "password") if res.values.get("hypervisor") == "VMware" else ()
+
+
 CLUSTER = Kind(
     name="cluster",
     parent="pod",
@@ -110,6 +116,7 @@ CLUSTER = Kind(
     key_parse=v.text,
     phase=121,
     opt_in=True,
+    create_needs=_cluster_needs,
     disabled_means="no new VMs are placed on its hosts while it is disabled",
     fields=(
         Field(
@@ -407,6 +414,35 @@ def host_name_default(values: Mapping[str, Any]) -> str:
     return v.url_host(values["url"])
 
 
+def _host_needs(res: ResourceLike, cluster: ResourceLike | None) -> tuple[str, ...]:
+    """RM.discoverHostsFull (RM:780-793): KVM needs the username (the password is optional:
+    SSH key auth is tried first); every other hypervisor but VMware needs both (431
+    "Username and Password need to be provided."). VMware hosts are discovered by
+    addCluster (auto-created), never added."""
+    hypervisor = str(cluster.values.get("hypervisor") or "") if cluster is not None else ""
+    if hypervisor == "VMware":
+        return ()
+    return ("url", "username") if hypervisor == "KVM" else ("url", "username", "password")
+
+
+def _host_rotate(plan: Lowering[ResT, CallT], res: ResT) -> tuple[Any, list[CallT]] | None:
+    """ManagementServerImpl.updateHostPassword (:5353-5390): a KVM host by hostid; a
+    XenServer cluster by clusterid, once for all its hosts (the server refuses a single
+    XenServer host, 431 "Single host update is not supported by XenServer hypervisors");
+    no other hypervisor (431 "This operation is not supported for this hypervisor type",
+    :1149-1150)."""
+    hypervisor = str(plan.desired_parent(res).values.get("hypervisor") or "")
+    by = {"KVM": ("hostid", res.key), "XenServer": ("clusterid", res.key.parent())}.get(hypervisor)
+    if by is None:
+        return None
+    params = {
+        by[0]: plan.ref(by[1]),
+        "username": res.values.get("username"),
+        "password": res.values.get("password"),
+    }
+    return by[1], [plan.call("updateHostPassword", params)]
+
+
 HOST = Kind(
     name="host",
     parent="cluster",
@@ -416,6 +452,9 @@ HOST = Kind(
     key_default=host_name_default,
     phase=123,
     opt_in=True,
+    create_needs=_host_needs,
+    create_verb="add",
+    rotate=_host_rotate,
     state_values=v.HOST_STATES,
     # listHosts `state` is the agent's connection (Status: Up, Connecting, Alert, Down,
     # Disconnected, ...), apart from `resourcestate` (the `state` field): an Enabled host
@@ -483,6 +522,16 @@ def _vmware_dc_delete(plan: Lowering[ResT, CallT], live: ResT) -> list[CallT]:
     return [plan.call("removeVmwareDc", {"zoneid": plan.ref(live.key.parent())})]
 
 
+def _vmware_dc_rotate(plan: Lowering[ResT, CallT], res: ResT) -> tuple[Any, list[CallT]] | None:
+    """updateVmwareDc zoneid password isrecursive=true: its clusters' and hosts' copies too."""
+    params = {
+        "zoneid": plan.ref(res.key.parent()),
+        "password": res.values.get("password"),
+        "isrecursive": True,
+    }
+    return res.key, [plan.call("updateVmwareDc", params)]
+
+
 VMWARE_DATACENTER = Kind(
     name="vmware_datacenter",
     parent="zone",
@@ -490,6 +539,9 @@ VMWARE_DATACENTER = Kind(
     key="name",
     key_parse=v.text,
     phase=75,
+    # VmwareDatacenterServiceImpl.addVmwareDatacenter logs into the vCenter with them
+    create_needs=lambda res, parent: ("username", "password"),
+    rotate=_vmware_dc_rotate,
     opt_in=True,
     fields=(
         Field(
