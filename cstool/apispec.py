@@ -1,4 +1,4 @@
-"""The real CloudStack API, as data: parameters, async mode and response keys of the 98
+"""The real CloudStack API, as data: parameters, async mode and response keys of the 102
 commands cstool uses.
 
 `cstool/data/api-spec.json` was extracted from the management server's Java source,

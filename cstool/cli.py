@@ -974,6 +974,22 @@ class Progress:
         return lines
 
 
+def _sim_owners(sim: Any, domains: list[str], accounts: list[str], projects: list[str]) -> None:
+    """Give the simulator the domains, accounts (PATH:NAME) and projects (PATH:NAME) that
+    configs reference; ValueError names a malformed one."""
+    for path in domains:
+        sim.add_domain(path)
+    for option, items, add in (
+        ("--account", accounts, sim.add_account),
+        ("--project", projects, sim.add_project),
+    ):
+        for item in items:
+            path, colon, name = item.rpartition(":")
+            if not colon or not path or not name:
+                raise ValueError(f"{option} {item!r}: write PATH:NAME, e.g. ROOT/customers:acme")
+            add(path, name)
+
+
 @sim_app.command("serve")
 def sim_serve(
     host: Annotated[
@@ -1020,6 +1036,26 @@ def sim_serve(
             help="seconds an added host stays Connecting before it is Up (a slow agent)",
         ),
     ] = 0.0,
+    domain: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--domain",
+            metavar="PATH",
+            help="a domain to have (ROOT/a/b, with its parents); repeatable",
+        ),
+    ] = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account", metavar="PATH:NAME", help="an account NAME in domain PATH; repeatable"
+        ),
+    ] = None,
+    project: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--project", metavar="PATH:NAME", help="a project NAME in domain PATH; repeatable"
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulator over HTTP at /client/api for any CloudStack client."""
     from cstool.simulator.transport import Fault, Simulator, make_server
@@ -1042,6 +1078,11 @@ def sim_serve(
     except (ValueError, CstoolError) as exc:  # a damaged state file, or one in use
         report(exc if isinstance(exc, CstoolError) else CstoolError(str(exc)))
         raise typer.Exit(int(ExitCode.ERROR)) from None
+    try:
+        _sim_owners(sim, domain or [], account or [], project or [])
+    except ValueError as exc:
+        sim.close()
+        raise typer.BadParameter(str(exc)) from None
     try:
         server = make_server(sim, host, port)
     except OSError as exc:

@@ -20,8 +20,17 @@ from cstool.cloud.lock import SETTLE, CloudLock
 from cstool.cloud.reader import read_live
 from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
-from cstool.model import accept, intent
-from cstool.model.diff import ABSENT, MANAGES_INFRA, Action, aliased, diff, is_absent, present
+from cstool.model import accept, intent, owners
+from cstool.model.diff import (
+    ABSENT,
+    MANAGES_INFRA,
+    WRITES,
+    Action,
+    aliased,
+    diff,
+    is_absent,
+    present,
+)
 from cstool.model.kinds import KINDS
 from cstool.model.loader import config_files, load, load_texts, read_config
 from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
@@ -84,7 +93,14 @@ def read_for(api: Api, desired: State) -> State:
     # a zone marked absent is torn down whole: its clusters, hosts and stores first
     gone = [r.key.path[0] for r in desired.of_kind("zone") if is_absent(r)]
     infra = desired.infra or bool(gone)
-    return read_live(api, zone_settings=zones, infra=infra, infra_zones={*vmware, *gone})
+    return read_live(
+        api,
+        zone_settings=zones,
+        infra=infra,
+        infra_zones={*vmware, *gone},
+        written=desired.written,
+        owners=desired.owners,
+    )
 
 
 def plan(
@@ -112,6 +128,7 @@ def plan(
     kept = {k: ids for k, ids in seen.duplicates.items() if not _pruned(k, prune, scope)}
     if kept:
         raise Duplicates(kept)
+    check_owners(desired, live)
     made = make_plan(desired, seen, prune or bool(scope), scope, rotate=rotate)
     if base is not None:
         before = only_zones(base.state, zones)
@@ -166,8 +183,23 @@ def _renamed(problem: Problem, rename: Callable[[str], str]) -> Problem:
 
 
 def _both(desired: State, base: State) -> State:
-    """The resources of both configs: what the read covers (managed zone settings)."""
-    return State({**base, **desired})
+    """The resources of both configs: what the read covers (managed zone settings, the
+    kinds either writes, owners either names)."""
+    both = State({**base, **desired})
+    both.infra = desired.infra or base.infra
+    both.written = desired.written | base.written
+    both.owners = desired.owners or base.owners
+    return both
+
+
+def check_owners(desired: State, live: State) -> None:
+    """Refuse, before any change, a config whose owners the cloud does not have (a domain
+    path, an account or project name: each named at its line), and a dedicated guest VLAN
+    range next to a live one of the same owner that the config does not have (the server
+    would merge them into one range, which would then drift)."""
+    problems = [*owners.missing(desired, live), *owners.adjacent_live(desired, live)]
+    if problems:
+        raise ConfigInvalid(problems)
 
 
 def scope_paths(scope: Sequence[str], live: State) -> tuple[tuple[str, ...], ...]:
@@ -379,7 +411,8 @@ def export(api: Api, zones: Sequence[str] = ()) -> dict[str, Any]:
     """The live cloud as a config (all zones, or those named)."""
     from cstool.model.export import to_config
 
-    live = read_live(api, zone_settings=zones or None, infra=True)
+    # every kind, written or not, and the owners, so that dedications name paths and names
+    live = read_live(api, zone_settings=zones or None, infra=True, written=None, owners=True)
     known = {r.key.path[0] for r in live.of_kind("zone")}
     missing = [z for z in zones if z not in known]
     if missing:
@@ -503,11 +536,16 @@ def saved_plan(
             "order": r.order,
             **({ABSENT: True} if is_absent(r) else {}),
             **({MANAGES_INFRA: True} if r.extra.get(MANAGES_INFRA) else {}),
+            **({WRITES: sorted(r.extra[WRITES])} if r.extra.get(WRITES) else {}),
         }
         for r in desired.values()
     ]
     if desired.infra:  # written only when set: saved plans without compute stay as they were
         body["infra"] = True
+    if desired.written:  # the kinds managed where written: re-read by `apply PLAN.json`
+        body["written"] = sorted(desired.written)
+    if desired.owners:
+        body["owners"] = True
     if desired.ignore:  # re-planned by `apply PLAN.json`: the same objects stay ignored
         body["ignore"] = [rule.to_dict() for rule in desired.ignore]
     body[SEAL] = seal(body)
@@ -567,9 +605,13 @@ def load_saved_plan(path: Path) -> tuple[dict[str, Any], State]:
             k: fields[k].parse(v) if v is not None else None for k, v in item["values"].items()
         }
         origin = _origin(item.get("origin"))
-        extra = {flag: True for flag in (ABSENT, MANAGES_INFRA) if item.get(flag)}
+        extra: dict[str, Any] = {flag: True for flag in (ABSENT, MANAGES_INFRA) if item.get(flag)}
+        if item.get(WRITES):
+            extra[WRITES] = frozenset(str(w) for w in item[WRITES])
         state.add(Resource(key, values, origin, extra=extra, order=item.get("order", 0)))
     state.infra = bool(data.get("infra"))
+    state.written = frozenset(str(w) for w in data.get("written", ()))
+    state.owners = bool(data.get("owners"))
     state.ignore = tuple(
         IgnoreRule(r["kind"], tuple(r["path"].split("/")), r.get("reason"))
         for r in data.get("ignore", ())

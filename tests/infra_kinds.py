@@ -30,6 +30,7 @@ EDGES: dict[str, tuple[tuple[str, str], ...]] = {
         ("host", "any"),
         ("image_store", "any"),
         ("staging_store", "any"),
+        ("shared_network", "any"),
     ),
 }
 
@@ -128,7 +129,7 @@ STAND_INS = (
         "system_vm",
         "zone",
         "",
-        129,
+        130,
         delete="destroySystemVm",
         needs=_needs("system_vm"),
         auto_created=True,

@@ -200,11 +200,23 @@ def _simulated(command: str) -> dict[str, Any]:
         return c.ask(command, name="check.pod.cidrs", value="false")
     if command in ("createNetwork", "listNetworks", "deleteNetwork"):
         offering = c.ask("listNetworkOfferings", name="DefaultSharedNetworkOffering")
+        # a shared network needs its offering's provider enabled
+        # (NetworkOrchestrator.finalizeServicesAndProvidersForNetwork), a VLAN and a range
+        vr = c.ask("listNetworkServiceProviders", name="VirtualRouter")
+        vr_id = vr["networkserviceprovider"][0]["id"]
+        element = c.ask("listVirtualRouterElements", nspid=vr_id)["virtualrouterelement"][0]
+        c.job(c.ask("configureVirtualRouterElement", id=element["id"], enabled="true")["jobid"])
+        c.job(c.ask("updateNetworkServiceProvider", id=vr_id, state="Enabled")["jobid"])
         net = c.ask(
             "createNetwork",
             name="n",
             zoneid=zoneid,
             networkofferingid=offering["networkoffering"][0]["id"],
+            vlan=31,
+            gateway="10.1.31.1",
+            netmask="255.255.255.0",
+            startip="10.1.31.10",
+            endip="10.1.31.20",
         )
         if command == "createNetwork":
             return net

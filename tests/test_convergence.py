@@ -30,7 +30,7 @@ from cstool.errors import ConfigInvalid
 from cstool.model import details, secrets
 from cstool.model import values as v
 from cstool.model.kinds import KINDS, Field, Kind
-from cstool.simulator.transport import _SHARED
+from cstool.simulator.transport import _SHARED, Simulator
 from tests.conftest import CONFIGS, DATA
 from tests.secrets import EXAMPLE_NAMES, VALUES
 
@@ -42,7 +42,15 @@ BASES = {
     # (StorageManagerImpl.discoverImageStore, SM:3938-3944): no example beside a zone's NFS
     # store can hold one, so region_image_store starts from this small valid config
     "region": DATA / "configs" / "valid" / "region-image-store.yaml",
+    "network": CONFIGS / "network" / "network.yaml",
 }
+# the domains, accounts and projects the owner edits name, given to every base's simulator
+# (cstool references owners, never makes them): ROOT and its admin are there already
+OWNERS = {
+    "ROOT": ("ops",),
+    "ROOT/customers": ("admin", "ops"),
+}
+PROJECTS = {"ROOT": ("web", "web2"), "ROOT/customers": ("web", "web2")}
 S3_SECRET = "CSTOOL_TEST_S3_SECRET"  # what region-image-store.yaml references
 
 
@@ -56,9 +64,40 @@ def _disabled(doc: Any) -> Any:
     return out
 
 
+def _dedication_alone(doc: Any) -> Any:
+    """No pod or host dedication under a dedicated zone or cluster: the outer owner can then
+    change (a dedication must stay inside its ancestors', DedicatedResourceManagerImpl
+    .dedicatePod/dedicateHost)."""
+    out = copy.deepcopy(doc)
+    for zone in out.get("zones", []):
+        for pod in zone.get("pods", []):
+            pod.pop("dedicated", None)
+            for cluster in pod.get("clusters", []):
+                for host in cluster.get("hosts", []):
+                    host.pop("dedicated", None)
+    return out
+
+
+def _to_projects(doc: Any) -> Any:
+    """The public range and guest VLAN dedications to a project instead of an account (the
+    two dedications whose commands take a projectid)."""
+    out = copy.deepcopy(doc)
+    for zone in out.get("zones", []):
+        owned = [r.get("dedicated") for r in zone.get("public_ranges", [])]
+        for pn in zone.get("physical_networks", []):
+            owned += pn.get("dedicated_vlan_ranges", [])
+        for owner in owned:
+            if isinstance(owner, dict) and owner.pop("account", None):
+                owner["project"] = "web"
+    return out
+
+
 # bases made from another one's document, tried after the bases above
 DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "compute-disabled": ("compute", _disabled),
+    "compute-dedication-alone": ("compute", _dedication_alone),
+    "network-dedication-alone": ("network", _dedication_alone),
+    "network-projects": ("network", _to_projects),
 }
 
 
@@ -98,6 +137,10 @@ def _spots(doc: Any, chain: list[Kind]) -> Iterator[Spot]:
     head, rest = chain[0], chain[1:]
     holder = doc.get(head.container) if isinstance(doc, dict) else None
     if not holder:
+        return
+    if head.style == "one":  # a single mapping: the entry is the container's value
+        if isinstance(holder, dict) and not rest:
+            yield Spot(doc, head.container)
         return
     indexes = list(holder) if head.style == "map" else range(len(holder))
     for at in indexes:
@@ -152,6 +195,36 @@ def _ipv4(f: Field, entry: dict[str, Any], parent: dict[str, Any]) -> list[Any]:
     raise LookupError(f"no IPv4 generator for {f.name}")
 
 
+def _ipv6(f: Field, entry: dict[str, Any], parent: dict[str, Any]) -> list[Any]:
+    """Inside the prefix (the entry's, else its network's), in order with the other end;
+    none where the entry has no IPv6 (another spot has)."""
+    prefix = entry.get("ip6_cidr") or (parent.get("ip6_cidr") if isinstance(parent, dict) else None)
+    if not prefix or (f.name != "ip6_gateway" and "start_v6" not in entry):
+        return []
+    net = ipaddress.IPv6Network(prefix)
+    if f.name == "ip6_gateway":
+        return [str(net[2]), str(net[3])]
+    start = ipaddress.IPv6Address(entry["start_v6"])
+    if f.name == "start_v6":
+        return [str(start + 0x10), str(start + 0x20)]
+    return [str(start + 0x80), str(start + 0x90)]  # end_v6
+
+
+def _ipv6_prefix(f: Field, entry: dict[str, Any], _parent: Any) -> list[Any]:
+    """The same prefix written in other forms: fully expanded, then in capitals (the server
+    stores what it is sent; cstool compares canonical forms)."""
+    if f.name not in entry:
+        return []  # another spot has one
+    net = ipaddress.IPv6Network(entry[f.name])
+    return [f"{net.network_address.exploded}/{net.prefixlen}", str(net).upper()]
+
+
+def _vlan(f: Field, entry: Any, parent: Any) -> list[Any]:
+    """Another VLAN; a shared network's range may only repeat its network's."""
+    own = [parent["vlan"]] if isinstance(parent, dict) and "ranges" in parent else []
+    return [*own, 123, 124, "untagged"]
+
+
 def _setting(f: Field, entry: Any, _parent: Any) -> list[Any]:
     current = entry[f.name]
     if isinstance(current, bool):
@@ -170,6 +243,12 @@ def _text(f: Field, entry: Any, _parent: Any) -> list[Any]:
         # a provider's names are case-sensitive (DataStoreProviderManagerImpl.providerMap)
         # and a zone has one of each kind: the same one, then a name no provider has
         "provider": [entry.get(f.name), "NoSuchProvider"],
+        "account": ["ops", "admin"],
+        "project": ["web2", "web"],
+        # an SG zone's shared networks take the SG offering (NetworkOrchestrator
+        # .createGuestNetwork:2814-2827): its name as listed, then one without SG
+        "offering": [entry.get(f.name), "DefaultSharedNetworkOffering"],
+        "physical_network": [entry.get(f.name), "no-such-network"],
     }
     return by_name[f.name]
 
@@ -203,6 +282,7 @@ def _list(f: Field, _entry: Any, _parent: Any) -> list[Any]:
         "dns": [["192.0.2.60"], ["192.0.2.60", "192.0.2.61"]],
         "internal_dns": [["10.0.0.60"], ["10.0.0.60", "10.0.0.61"]],
         "tags": [["t1"], ["t2"]],
+        "ip6_dns": [["2001:db8::60"], ["2001:db8::60", "2001:db8::61"]],
     }
     return by_name[f.name]
 
@@ -211,7 +291,11 @@ GENERATORS: dict[Any, Callable[[Field, Any, Any], list[Any]]] = {
     v.ipv4: _ipv4,
     v.netmask: lambda f, e, p: ["255.255.255.128", "255.255.254.0"],
     v.boolean: lambda f, e, p: [e.get(f.name) is False, e.get(f.name) is not False],
-    v.vlan: lambda f, e, p: [123, 124, "untagged"],
+    v.vlan: _vlan,
+    v.vlan_id: lambda f, e, p: [int(e[f.name]) + 10, int(e[f.name]) - 10],
+    v.ipv6: _ipv6,
+    v.ipv6_cidr: _ipv6_prefix,
+    v.domain_path: lambda f, e, p: ["ROOT/customers", "ROOT"],
     v.text: _text,
     v.isolation: lambda f, e, p: ["VXLAN", "GRE", "VLAN"],
     v.cidr: lambda f, e, p: ["10.2.0.0/16", "10.3.0.0/16"],
@@ -296,6 +380,19 @@ def _s3_secret() -> Iterator[None]:
         yield
 
 
+def _give_owners(state: Path) -> None:
+    sim = Simulator(state)
+    try:
+        for path, accounts in OWNERS.items():
+            for account in accounts:
+                sim.add_account(path, account)
+        for path, projects in PROJECTS.items():
+            for project in projects:
+                sim.add_project(path, project)
+    finally:
+        sim.close()
+
+
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each base config applied once to a simulator; edits start from a copy of its state."""
@@ -304,6 +401,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         folder = tmp_path_factory.mktemp(name)
         state, path = folder / "sim.json", folder / "base.yaml"
         path.write_text(yaml.safe_dump(_document(name), sort_keys=False))
+        _give_owners(state)
         api = Api(sim_target(state))
         plan, live = ops.plan(api, ops.desired_state([path]).state)
         assert ops.apply(api, plan, live).ok
@@ -341,6 +439,7 @@ FIXED_BY_SHAPE = {
     # (Simulator agent URLs, one address) and its pool's nfsmountopts (KVM and Simulator
     # only) are the Simulator's: validate refuses them under any other hypervisor
     "cluster.hypervisor": "its hosts and pools are made for the hypervisor they run",
+    "shared_network.physical_network": "the example's SG zone has one physical network",
 }
 
 

@@ -130,7 +130,7 @@ YAML_TOKENS = [
 ]
 
 
-@fuzz(160)
+@fuzz(100)
 @given(data=st.binary(max_size=400), bom=st.sampled_from(BOMS))
 def test_random_bytes_as_a_config(data: bytes, bom: bytes, work: Path) -> None:
     path = work / "bytes.yaml"
@@ -138,7 +138,7 @@ def test_random_bytes_as_a_config(data: bytes, bom: bytes, work: Path) -> None:
     handled(runner.invoke(app, ["validate", str(path)]), bom + data)
 
 
-@fuzz(200)
+@fuzz(120)
 @given(tokens=st.lists(st.sampled_from(YAML_TOKENS), max_size=60))
 def test_random_yaml_text_as_a_config(tokens: list[str], work: Path) -> None:
     text = "".join(tokens)
@@ -149,7 +149,7 @@ def test_random_yaml_text_as_a_config(tokens: list[str], work: Path) -> None:
     handled(runner.invoke(app, ["plan", str(path), "--sim", "--sim-state", str(state)]), text)
 
 
-@fuzz(160)
+@fuzz(100)
 @given(drawn=documents(wild=True, most=4))
 def test_wild_edits_of_the_examples_validate_and_plan(
     drawn: tuple[str, dict[str, Any]], work: Path
@@ -206,7 +206,7 @@ def marvin_documents(draw: st.DrawFn) -> Any:
     return files["cfg"]
 
 
-@fuzz(200)
+@fuzz(120)
 @given(doc=marvin_documents())
 def test_random_marvin_configs_convert_or_are_refused(doc: Any, work: Path) -> None:
     path = work / "marvin.cfg"
@@ -265,7 +265,7 @@ def recording_of(drawn: Any) -> Any:
     return doc
 
 
-@fuzz(20)  # each replays a 300 kB recording
+@fuzz(12)  # each replays a 300 kB recording
 @given(drawn=recordings())
 def test_random_recordings_replay_or_are_refused(drawn: Any, work: Path) -> None:
     doc = recording_of(drawn)
@@ -275,7 +275,7 @@ def test_random_recordings_replay_or_are_refused(drawn: Any, work: Path) -> None
     handled(result, drawn)
 
 
-@fuzz(200)
+@fuzz(120)
 @given(tokens=st.lists(st.sampled_from(YAML_TOKENS + ["cstool_recording: 1\n", "exchanges:\n"])))
 def test_random_yaml_text_as_a_recording(tokens: list[str], work: Path) -> None:
     text = "".join(tokens)
@@ -289,7 +289,7 @@ def test_random_yaml_text_as_a_recording(tokens: list[str], work: Path) -> None:
 # --- simulator state files ---------------------------------------------------------------
 
 
-@fuzz(200)
+@fuzz(120)
 @given(doc=json_values.filter(lambda d: not (isinstance(d, dict) and d.get("format") == 1)))
 def test_random_state_files_are_refused(doc: Any, work: Path) -> None:
     path = work / f"state{next(_COUNTER)}.json"
@@ -310,7 +310,7 @@ state_parts = st.fixed_dictionaries(
 )
 
 
-@fuzz(120)
+@fuzz(80)
 @given(doc=state_parts)
 def test_random_state_files_of_the_right_format_are_refused(doc: Any, work: Path) -> None:
     path = work / f"state{next(_COUNTER)}.json"

@@ -20,24 +20,35 @@ from cstool.model.kinds import (
     network,
     settings,
     storage,
+    tenancy,
 )
 from cstool.model.resources import Key
 
 # the table as it is read, stored and planned: name, phase, plane
 TABLE = [
     ("setting", 0, settings),
+    ("domain", 1, tenancy),
+    ("account", 2, tenancy),
+    ("project", 3, tenancy),
     ("region_image_store", 5, storage),
     ("zone", 10, network),
     ("zone_setting", 20, settings),
     ("zone_detail", 25, network),
+    ("ipv6_prefix", 27, network),
+    ("zone_dedication", 28, tenancy),
     ("physical_network", 30, network),
     ("traffic_type", 40, network),
     ("provider", 50, network),
+    ("dedicated_vlan_range", 62, network),
     ("guest_network", 70, network),
+    ("shared_network", 72, network),
+    ("shared_network_range", 73, network),
     ("vmware_datacenter", 75, compute),
     ("pod", 80, network),
+    ("pod_dedication", 85, tenancy),
     ("management_range", 90, network),
     ("public_range", 100, network),
+    ("public_range_dedication", 105, tenancy),
     ("storage_range", 110, network),
     ("guest_range", 120, network),
     ("cluster", 121, compute),
@@ -47,7 +58,9 @@ TABLE = [
     ("staging_store", 125, storage),
     ("image_store", 126, storage),
     ("zone_primary_storage", 127, storage),
-    ("system_vm", 129, compute),
+    ("cluster_dedication", 128, tenancy),
+    ("host_dedication", 129, tenancy),
+    ("system_vm", 130, compute),
 ]
 
 
@@ -58,7 +71,7 @@ def test_the_table_has_every_kind_in_bring_up_order() -> None:
 
 @pytest.mark.parametrize(("name", "plane"), [(n, m) for n, _, m in TABLE])
 def test_each_kind_is_described_in_its_plane(name: str, plane: object) -> None:
-    planes = (settings, network, compute, storage)
+    planes = (settings, network, compute, storage, tenancy)
     owners = [m for m in planes if any(k.name == name for k in m.KINDS)]
     assert owners == [plane]
     assert KINDS[name] in plane.KINDS
@@ -69,6 +82,7 @@ def test_the_names_imported_from_the_kinds_package_stay() -> None:
     assert kinds_package.NO_DEFAULT is base.NO_DEFAULT
     assert [k.name for k in children_of(None)] == ["setting", "region_image_store", "zone"]
     assert [k.name for k in children_of("pod")] == [
+        "pod_dedication",
         "management_range",
         "storage_range",
         "guest_range",
@@ -105,8 +119,13 @@ def test_each_kind_says_what_its_steps_wait_for() -> None:
         ],
         "storage_range": [("traffic_type", ["pn/Storage"])],
         "guest_range": [("guest_network", everything)],
+        "shared_network": [("physical_network", everything), ("provider", everything)],
+        "pod": [("shared_network", everything)],
     }
-    assert [k.name for k in KINDS.values() if k.serial] == ["management_range"]
+    assert [k.name for k in KINDS.values() if k.serial] == [
+        "dedicated_vlan_range",
+        "management_range",
+    ]
 
 
 def _kind(name: str, phase: int) -> Kind:

@@ -271,7 +271,7 @@ def converge(config: Path, state: Path) -> str | None:
 
 
 @settings(
-    max_examples=300,  # about 15 s
+    max_examples=200,  # about 10 s
     deadline=None,  # one example applies a whole zone: seconds on a slow runner
     derandomize=True,
     database=None,

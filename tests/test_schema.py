@@ -48,6 +48,9 @@ CAUGHT: dict[str, set[tuple[Any, ...]]] = {
     "unknown-key": {("zones", 0, "pods", 0)},  # additional property 'gatway'
     "vlan-id-out-of-range": {("zones", 0, "public_ranges", 0, "vlan")},
     "wrong-type": {("zones", 0)},  # 'extra_pods' ('pods' itself is reported under it)
+    "net-dedication-domain-path": {("zones", 0, "dedicated", "domain")},
+    "net-shared-network-vlan-missing": {("zones", 0, "guest_networks", 0)},  # 'vlan' required
+    "net-shared-network-vlan-bounds": {("zones", 0, "guest_networks", 0, "vlan")},
 }
 # not a value problem a schema can see
 NOT_SCHEMA = {

@@ -549,6 +549,12 @@ def test_delete_guest_traffic_refused_while_guest_networks_use_it() -> None:
     pn = physical(cs, z["id"])
     guest = cs.addTrafficType(physicalnetworkid=pn["id"], traffictype="Guest")["traffictype"]
     cs.updatePhysicalNetwork(id=pn["id"], state="Enabled")
+    # the offering's providers enabled (NetworkOrchestrator.finalizeServicesAndProviders...)
+    vr = provider(cs, pn["id"], "VirtualRouter")
+    (element,) = cs.listVirtualRouterElements(nspid=vr["id"], fetch_list=True)
+    cs.configureVirtualRouterElement(id=element["id"], enabled="true")
+    for name in ("VirtualRouter", "SecurityGroupProvider"):
+        cs.updateNetworkServiceProvider(id=provider(cs, pn["id"], name)["id"], state="Enabled")
     offering = cs.listNetworkOfferings(
         name="DefaultSharedNetworkOfferingWithSGService", fetch_list=True
     )[0]

@@ -22,7 +22,7 @@ DATA_API = Path(__file__).resolve().parent / "data" / "api"
 KNOWN_DIVERGENCES: dict[str, str] = {}
 
 
-# Real CloudStack commands outside the spec's 98 infrastructure commands: tests replay real
+# Real CloudStack commands outside the spec's 102 infrastructure commands: tests replay real
 # answers to them captured by other clients (tests/data/real, test_record.py). The spec cannot
 # check their requests, so only those are let through; a misspelt command still fails.
 BEYOND_THE_SPEC = frozenset(
@@ -160,8 +160,10 @@ ZONE = "5f0c4a8e-7d1b-4c39-9b7e-2f6a1d3c8e90"  # a lower-case UUID, as the serve
 def test_the_spec_is_the_packaged_one_from_the_named_commit() -> None:
     # The packaged copy extends the shared 91-command spec with the 7 commands that clusters,
     # hosts and their tear-down need (updateHostPassword, listSystemVms, destroySystemVm and the
-    # four VMware DC commands), extracted from their Cmd.java at the same commit.
-    assert len(apispec.commands()) == 98
+    # four VMware DC commands) and the 4 that host dedication and project owners need
+    # (dedicateHost, releaseDedicatedHost, listDedicatedHosts, listProjects), extracted from
+    # their Cmd.java at the same commit.
+    assert len(apispec.commands()) == 102
     assert apispec.SOURCE_COMMIT in apispec.command("createZone").raw["source"]  # type: ignore[union-attr]
     create = apispec.command("createPhysicalNetwork")
     assert create is not None and create.is_async and create.async_create
@@ -183,6 +185,22 @@ def test_the_spec_is_the_packaged_one_from_the_named_commit() -> None:
         ("listVmwareDcs", "sync", "listvmwaredcsresponse", "VMwareDC", "ListVmwareDcsCmd"),
         ("removeVmwareDc", "sync", "removevmwaredcresponse", None, "RemoveVmwareDcCmd"),
         ("updateVmwareDc", "sync", "updatevmwaredcresponse", "vmwaredc", "UpdateVmwareDcCmd"),
+        ("dedicateHost", "async", "dedicatehostresponse", "null", "DedicateHostCmd"),
+        (
+            "releaseDedicatedHost",
+            "async",
+            "releasededicatedhostresponse",
+            None,
+            "ReleaseDedicatedHostCmd",
+        ),
+        (
+            "listDedicatedHosts",
+            "sync",
+            "listdedicatedhostsresponse",
+            "dedicatedhost",
+            "ListDedicatedHostsCmd",
+        ),
+        ("listProjects", "sync", "listprojectsresponse", "project", "ListProjectsCmd"),
     ],
 )
 def test_the_commands_added_to_the_shared_spec(
@@ -224,6 +242,35 @@ def test_the_added_commands_check_requests_and_answers_as_the_server_has_them() 
         apispec.check_request("listSystemVms", {"zoneid": ZONE, "systemvmtype": "consoleproxy"})
         == []
     )
+
+
+def test_host_dedication_and_projects_check_as_the_server_has_them() -> None:
+    # dedicateHost: hostid and domainid required (DedicateHostCmd:51-59); the job result is a
+    # ListResponse without object name, its items under 'responses' (DedicateHostCmd:92-101)
+    assert apispec.check_request("dedicateHost", {"hostid": ZONE, "domainid": ZONE}) == []
+    missing = apispec.check_request("dedicateHost", {"hostid": ZONE, "account": "acme"})
+    assert any("'domainid'" in p for p in missing)
+    item = {"id": ZONE, "hostid": ZONE, "hostname": "h1", "domainid": ZONE, "affinitygroupid": ZONE}
+    job = {**JOB, "jobresult": {"null": {"responses": [item]}}}
+    assert apispec.check_job_result("dedicateHost", job) == []
+    named = {**JOB, "jobresult": {"dedicatedhost": item}}
+    assert any("key 'dedicatedhost'" in p for p in apispec.check_job_result("dedicateHost", named))
+    # listDedicatedHosts: the items are 'dedicatedhost' (DedicatedResourceManagerImpl:801)
+    good = {"listdedicatedhostsresponse": {"count": 1, "dedicatedhost": [item]}}
+    assert apispec.check_response("listDedicatedHosts", good) == []
+    zone_keys = {"listdedicatedhostsresponse": {"count": 1, "dedicatedhost": [{"zoneid": ZONE}]}}
+    assert any("'zoneid'" in p for p in apispec.check_response("listDedicatedHosts", zone_keys))
+    # releaseDedicatedHost: hostid only (ReleaseDedicatedHostCmd:46)
+    assert apispec.check_request("releaseDedicatedHost", {"hostid": ZONE}) == []
+    assert any("'hostid'" in p for p in apispec.check_request("releaseDedicatedHost", {}))
+    # listProjects: list key 'project' (ProjectJoinDaoImpl:127), account filters from its base
+    assert apispec.check_request("listProjects", {"listall": "true", "domainid": ZONE}) == []
+    assert apispec.check_request("listProjects", {"account": "a", "zoneid": ZONE}) != []
+    project = {"id": ZONE, "name": "web", "domainid": ZONE, "domain": "acme", "state": "Active"}
+    answer = {"listprojectsresponse": {"count": 1, "project": [project]}}
+    assert apispec.check_response("listProjects", answer) == []
+    path = {"listprojectsresponse": {"count": 1, "project": [{**project, "domainpath": "x"}]}}
+    assert any("'domainpath'" in p for p in apispec.check_response("listProjects", path))
 
 
 def test_every_simulator_command_is_in_the_spec_with_its_mode_and_list_key() -> None:

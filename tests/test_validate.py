@@ -54,6 +54,8 @@ def test_all_examples_together_form_a_valid_region() -> None:
         "fra1",
         "fra2",
         "compute1",
+        "sg1",
+        "adv1",
     }
 
 

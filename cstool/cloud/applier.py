@@ -246,6 +246,8 @@ class Applier:
                     self._creating[sibling] -= 1
         if call.creates is not None:
             created = created_id(reply)
+            if created is None and _relisted(call.creates, reply):
+                created = self._listed_after(call, result)
             if created is not None:
                 self._adopt(call.creates, created)
                 with self._lock:
@@ -254,6 +256,23 @@ class Applier:
                     if replaced:  # its children were read under the old id: forget them
                         for stale in [k for k in self.uuids if _descends(k, call.creates)]:
                             del self.uuids[stale]
+
+    def _listed_after(self, call: Call, result: StepResult) -> str:
+        """The id of what a create made when its answer carries none: listed by identity.
+        One found is recorded; none (or several) leaves the step "outcome unknown"."""
+        key = call.creates
+        assert key is not None
+        what = f"{call.command}: its answer names no object, so it was listed again"
+        try:
+            found = self.lookup(key)
+        except CstoolError as err:
+            raise OutcomeUnknown(f"{what}; listing it failed: {err}") from None
+        if len(found) == 1:
+            return found[0]
+        result.note = what
+        if found:
+            raise OutcomeUnknown(f"{what}: {len(found)} objects are {key} (ids {', '.join(found)})")
+        raise OutcomeUnknown(f"{what}: {key} is not listed; outcome unknown")
 
     def _adopt(self, key: Key, uuid: str) -> None:
         """A zone this run created joins the run's lock at once."""
@@ -405,6 +424,15 @@ class Applier:
         return siblings[key]
 
 
+def _relisted(key: Key, reply: Mapping[str, Any]) -> bool:
+    """Whether a create whose answer carries no id is listed to find what it made: an answer
+    without an object name (NAMELESS), or a create of a kind managed only where written
+    (Kind.written_opt_in: a dedication, an IPv6 prefix), whatever shape its answer has. The
+    other kinds' answers without an id (a setting's configuration, identified by name) are
+    not, as before."""
+    return NAMELESS in reply or KINDS[key.kind].written_opt_in
+
+
 def _descends(key: Key, top: Key) -> bool:
     while KINDS[key.kind].parent is not None:
         key = key.parent()
@@ -435,11 +463,21 @@ def _identities(kind_name: str, item: Mapping[str, Any]) -> list[str]:
     return out
 
 
+# the key of a job result whose response sets no object name: ApiSerializerHelper and
+# ResponseObjectTypeAdapter write the name as the string "null" (dedicateZone, dedicatePod,
+# dedicateHost and createGuestNetworkIpv6Prefix answer a ListResponse or a response without
+# one). Never read: what it holds is not the created object's answer
+NAMELESS = "null"
+
+
 def created_id(reply: Mapping[str, Any]) -> str | None:
     """The id a create's answer carries: in its object ({"cluster": {...}}), or in the
     first element of its list (addCluster and addHost answer {"count": 1, "host": [...]},
-    AddClusterCmd.execute and AddHostCmd.execute build a ListResponse)."""
-    for value in reply.values():
+    AddClusterCmd.execute and AddHostCmd.execute build a ListResponse). An answer without an
+    object name (NAMELESS) carries none."""
+    for name, value in reply.items():
+        if name == NAMELESS:
+            continue
         if isinstance(value, dict) and "id" in value:
             return str(value["id"])
         if isinstance(value, list) and value and isinstance(value[0], dict) and "id" in value[0]:

@@ -8,12 +8,13 @@ once, by the same field parsers the loader uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from cstool.cloud.api import Api
 from cstool.errors import ApiError, CstoolError
+from cstool.model import owners as owners_of
 from cstool.model.kinds import KINDS, Kind
 from cstool.model.resources import Key, Resource, State
 
@@ -40,26 +41,48 @@ def read_live(
     zone_settings: Iterable[str] | None = None,
     infra: bool = False,
     infra_zones: Iterable[str] | None = None,
+    written: Collection[str] | None = frozenset(),
+    owners: bool = False,
 ) -> State:
     """Read the whole cloud. zone_settings: the zones whose on-demand kinds (scoped settings)
     to read; None reads them for every zone. infra: read the compute and storage kinds
     (Kind.opt_in: clusters, hosts, pools, stores, system VMs) too; a config that models none
     of them reads nothing more than before. infra_zones: the zones whose on-demand opt-in
-    kinds (a VMware datacenter) to read; None reads them for every zone.
+    kinds (a VMware datacenter) to read; None reads them for every zone. written: the kinds
+    managed only where written (Kind.written_opt_in: shared networks, dedications, IPv6
+    prefixes) whose container the config writes; only those are listed (None: all of them,
+    for export). owners: list the domains, accounts and projects (Kind.reference) a config
+    names as owners; they are listed too whenever a kind with an owner field is, so that a
+    live owner read by its id is shown by its path and name (owners.resolve).
 
     Every list call goes out at once (at most WORKERS in flight), and the calls made once per
     parent (listTrafficTypes per physical network) go out as soon as their parents are known,
     not after every other list has answered. Resources are added in the kinds table's order
     whatever order the answers come in, so the State is the same from run to run."""
-    kinds = [k for k in KINDS.values() if infra or not _opt_in(k)]
+    kinds = [k for k in KINDS.values() if (infra or not _opt_in(k)) and _written(k, written)]
+    if not owners and not any(f.owner for k in kinds for f in k.fields):
+        kinds = [k for k in kinds if not k.reference]
+    # a written kind the server does not know is an error; export (None) writes none of it
+    asked = frozenset() if written is None else frozenset(written)
     global_kinds = [k for k in kinds if not k.read.per_parent]
     calls = sorted({_call_of(k) for k in global_kinds if k.read.explode is None})
+    # a call only kinds of a newer server or a plugin make (listGuestNetworkIpv6Prefixes,
+    # listDedicatedZones) is answered 432 by a server without them: it holds none
+    tolerant = {c for c in calls if all(_tolerant(k) for k in global_kinds if _call_of(k) == c)}
+    unknown: set[str] = set()  # the tolerant commands the server answered 432
     state: State = State()
     ids: dict[tuple[str, str], Key] = {}
     jobs: list[tuple[str, Call, str | None]] = []
     later: list[Future[list[dict[str, Any]]]] = []
     with ThreadPoolExecutor(WORKERS) as pool:
-        pending = {pool.submit(api.list, c[0], **dict(c[1])): c for c in calls}
+        pending = {
+            (
+                pool.submit(_plugin_list, api, c[0], unknown, **dict(c[1]))
+                if c in tolerant
+                else pool.submit(_list, api, c[0], **dict(c[1]))
+            ): c
+            for c in calls
+        }
         answers: dict[Call, list[dict[str, Any]]] = {}
         built = 0  # global kinds added so far, in table order
         while built < len(global_kinds):
@@ -72,29 +95,83 @@ def read_live(
                 built += 1
                 for job in _per_parent_calls(kind, kinds, state, zone_settings, infra_zones):
                     jobs.append(job)
-                    lister = _plugin_list if _opt_in(KINDS[job[0]]) else _list
-                    later.append(pool.submit(lister, api, job[1][0], **dict(job[1][1])))
+                    command, params = job[1][0], dict(job[1][1])
+                    later.append(
+                        pool.submit(_plugin_list, api, command, unknown, **params)
+                        if _tolerant(KINDS[job[0]])
+                        else pool.submit(_list, api, command, **params)
+                    )
         per_parent = [f.result() for f in later]
     rank = {name: n for n, name in enumerate(KINDS)}  # added in the table's order, as ever
     answered = sorted(zip(jobs, per_parent, strict=True), key=lambda j: rank[j[0][0]])
     for (kind_name, _call, parent_uuid), items in answered:
         _add_kind(KINDS[kind_name], [dict(i, _parent=parent_uuid) for i in items], state, ids)
-    return state
+    _refuse_unknown([k for k in kinds if k.name in asked and k.written_opt_in], unknown)
+    return owners_of.resolve(state)
 
 
 def _list(api: Api, command: str, **params: Any) -> list[dict[str, Any]]:
     return api.list(command, **params)
 
 
-def _plugin_list(api: Api, command: str, **params: Any) -> list[dict[str, Any]]:
-    """A list command of a hypervisor plugin (listVmwareDcs): a server without the plugin
-    answers 432, the code ApiServer gives a command it does not know, and then holds none."""
+def _plugin_list(
+    api: Api, command: str, unknown: set[str] | None = None, **params: Any
+) -> list[dict[str, Any]]:
+    """A list command of a plugin (listVmwareDcs, listDedicatedZones) or of a newer server
+    (listGuestNetworkIpv6Prefixes, 4.17): a server without it answers 432, the code ApiServer
+    gives a command it does not know, and then holds none (noted in `unknown`)."""
     try:
         return api.list(command, **params)
     except ApiError as exc:
         if exc.code == UNKNOWN_COMMAND:
+            if unknown is not None:
+                unknown.add(command)  # set.add is atomic: the pool's threads share it
             return []
         raise
+
+
+# what a server that does not know a kind's list command lacks, in the operator's words
+NO_DEDICATION = "this cloud has no explicit dedication (the dedicated-resources plugin)"
+MISSING: Mapping[str, str] = {
+    "listGuestNetworkIpv6Prefixes": "this cloud has no guest IPv6 prefixes (4.17+)",
+    "listDedicatedZones": NO_DEDICATION,
+    "listDedicatedPods": NO_DEDICATION,
+    "listDedicatedClusters": NO_DEDICATION,
+    "listDedicatedHosts": NO_DEDICATION,
+}
+
+
+def _refuse_unknown(written: Iterable[Kind], unknown: Collection[str]) -> None:
+    """Refuse a config that writes a kind whose list command the server does not know: each
+    of its creates would be refused the same way, after other changes were made."""
+    for kind in written:
+        if kind.read.command in unknown:
+            said = MISSING.get(kind.read.command, f"this cloud does not know {kind.read.command}")
+            raise CstoolError(
+                f"{said}: the config writes {kind.container} (the server answers "
+                f"{kind.read.command} with {UNKNOWN_COMMAND}, an unknown command)",
+                hint=f"leave {kind.container} out of the config for this cloud",
+            )
+
+
+def _written(kind: Kind, written: Collection[str] | None) -> bool:
+    """Whether a kind is read: one managed only where written (itself or an ancestor) only
+    when some entry writes its container, or for export (None)."""
+    if written is None:
+        return True
+    while True:
+        if kind.written_opt_in and kind.name not in written:
+            return False
+        if kind.parent is None:
+            return True
+        kind = KINDS[kind.parent]
+
+
+def _tolerant(kind: Kind) -> bool:
+    """Whether a kind's list command may be unknown to the server (432: it holds none): a
+    hypervisor plugin's (opt-in, listVmwareDcs), or a kind managed only where written (a
+    plugin's listDedicatedZones, 4.17's listGuestNetworkIpv6Prefixes)."""
+    return _opt_in(kind) or kind.written_opt_in
 
 
 def _answered(kind: Kind, answers: Mapping[Call, list[dict[str, Any]]]) -> bool:

@@ -41,6 +41,7 @@ from cstool.errors import CstoolError
 from cstool.model import settings as catalog
 from cstool.model.diff import ABSENT, Change, is_empty
 from cstool.model.export import _entry as export_entry
+from cstool.model.export import _fields as export_fields
 from cstool.model.export import _plain as export_plain
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind
 from cstool.model.kinds import Field as KindField
@@ -335,7 +336,10 @@ class Editor:
         at: Any = None
         for kind, part in zip(chain, key.path, strict=True):
             container = node.get(kind.container) if isinstance(node, Mapping) else None
-            at = _position(kind, container, part)
+            if kind.style == "one":  # the mapping under its parent, edited like an entry
+                container, at = node, (kind.container if container is not None else None)
+            else:
+                at = _position(kind, container, part)
             if at is None:
                 raise _Unplaced(f"it is not written in {doc.path}")
             node = container[at]
@@ -404,6 +408,10 @@ class Editor:
     def _describe(self, doc: Document, kind: Kind, container: Any, at: Any, item: Item) -> None:
         """An `absent: true` entry whose object exists: the entry describes the object."""
         assert item.live is not None
+        if kind.style == "one":  # `false` whose object exists: the mapping it is
+            container[at] = _one(kind, item.live)
+            doc.changes.append(f"{item}: described as it is in the cloud (was false)")
+            return
         new = _entry(kind, item.live, self.live, container, at)
         entry = container[at]
         if not isinstance(entry, CommentedMap):
@@ -448,6 +456,12 @@ class Editor:
         if not isinstance(node, CommentedMap):
             raise _Unplaced(f"{doc.path}: the place for it is not a mapping")
         container = node.get(kind.container)
+        if kind.style == "one":
+            if container is not None:
+                raise _Unplaced(f"{kind.container} is written already: edit it by hand")
+            node[kind.container] = _one(kind, item.live)
+            doc.changes.append(f"{item}: added ({WORDS[UNMANAGED]})")
+            return
         if container is None:
             container = node[kind.container] = CommentedSeq()
         if not isinstance(container, CommentedSeq):
@@ -508,6 +522,14 @@ def _entry(kind: Kind, res: Resource, live: State, container: Any, at: Any) -> C
             out.fa.set_flow_style()
         else:
             out.fa.set_block_style()
+    return out
+
+
+def _one(kind: Kind, res: Resource) -> CommentedMap:
+    """A single mapping (Kind.style "one") as export writes it, on one line."""
+    out = _natural(export_fields(kind, res))
+    assert isinstance(out, CommentedMap)
+    out.fa.set_flow_style()
     return out
 
 

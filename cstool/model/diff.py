@@ -182,7 +182,7 @@ def _displaced(wanted: State, live: State) -> list[Change]:
     and a zone takes Storage traffic on one physical network only
     (NetworkServiceImpl.addTrafficTypeToPhysicalNetwork refuses a second one): a config that
     puts Storage traffic on a physical network of its own could never be applied."""
-    out = []
+    out = _displaced_by(wanted, live)
     for key, res in live.items():
         made = KINDS[key.kind].auto_created_when
         if key in wanted or made is None or not made(res, live):
@@ -196,6 +196,25 @@ def _displaced(wanted: State, live: State) -> list[Change]:
             None,
         )
         if rival is not None:  # the delete points at the entry that moves it
+            out.append(Change(Action.DELETE, key, rival, res))
+    return out
+
+
+def _displaced_by(wanted: State, live: State) -> list[Change]:
+    """A live resource the config does not name that stands in the way of creating one it
+    does (Kind.displaced_by: a dedicated VLAN range over VLANs a desired range of another
+    start wants) is deleted first; the delete points at the entry that needs the room."""
+    out = []
+    for key, res in live.items():
+        displaced_by = KINDS[key.kind].displaced_by
+        if displaced_by is None or key in wanted:
+            continue
+        parent = key.parent()
+        rival = next(
+            (w for w in wanted.children(parent, key.kind) if displaced_by(res, w)),
+            None,
+        )
+        if rival is not None:
             out.append(Change(Action.DELETE, key, rival, res))
     return out
 
@@ -244,16 +263,52 @@ def manages_infra(desired: State, key: Key) -> bool:
 
 def in_scope(desired: State, live: State) -> State:
     """The live state without the opt-in kinds (clusters, hosts, storage) of the zones whose
-    config does not manage them: there they are neither drift nor unmanaged."""
-    if not any(KINDS[k.kind].opt_in and not manages_infra(desired, k) for k in live):
+    config does not manage them, nor the kinds managed only where written
+    (Kind.written_opt_in) under config entries that do not write their container, nor what
+    lives under those: there they are neither drift nor unmanaged."""
+    if not any(_out_of_scope(desired, k) for k in live):
         return live
-    return live.like(
-        {
-            k: r
-            for k, r in live.items()
-            if not (KINDS[k.kind].opt_in and not manages_infra(desired, k))
-        }
-    )
+    return live.like({k: r for k, r in live.items() if not _out_of_scope(desired, k)})
+
+
+def _out_of_scope(desired: State, key: Key) -> bool:
+    kind = KINDS[key.kind]
+    if kind.opt_in and not manages_infra(desired, key):
+        return True
+    if key.kind not in _UNDER_WRITTEN:
+        return False
+    while kind.parent is not None:
+        if kind.written_opt_in and not writes(desired, key):
+            return True
+        key = key.parent()
+        kind = KINDS[key.kind]
+    return False
+
+
+def _under_written() -> frozenset[str]:
+    """The kinds that are, or live under, a kind managed only where written."""
+    out = set()
+    for name, kind in KINDS.items():
+        at: Kind | None = kind
+        while at is not None and not at.written_opt_in:
+            at = KINDS[at.parent] if at.parent else None
+        if at is not None:
+            out.add(name)
+    return frozenset(out)
+
+
+_UNDER_WRITTEN = _under_written()
+WRITES = "writes"  # the loader's record of the written-opt-in containers an entry writes
+
+
+def writes(desired: State, key: Key) -> bool:
+    """Whether the config manages the written-opt-in resource at `key`: its parent's entry
+    writes the kind's container (even as [] or false), or the config does not have that
+    parent, or marks it absent (torn down whole)."""
+    parent = desired.get(key.parent())
+    if parent is None or is_absent(parent):
+        return True
+    return KINDS[key.kind].container in parent.extra.get(WRITES, ())
 
 
 def aliased(desired: State, live: State) -> State:

@@ -14,7 +14,9 @@ import yaml
 
 from cstool.model.kinds import NO_DEFAULT, Field, Kind, children_of
 from cstool.model.resources import Resource, State
-from cstool.model.values import HYPERVISORS
+from cstool.model.values import HYPERVISORS, vlan_key
+
+OWNER_KEYS = ("domain", "account", "project")  # a `dedicated:` mapping, on one line
 
 # settings whose value is one installation's own (its identity, cloud/identity.py): copied
 # into another cloud's config they would make that cloud claim to be this one
@@ -90,6 +92,9 @@ def _container(kind: Kind, items: list[Resource], live: State) -> Any:
     if kind.style == "map":
         (only,) = kind.fields
         return {r.key.path[-1]: _plain(only, r.values[only.name]) for r in _sorted(kind, items)}
+    if kind.style == "one":  # a single mapping, its identity the container's name
+        (res,) = items
+        return _fields(kind, res)
     return [_entry(kind, r, live) for r in _sorted(kind, items)]
 
 
@@ -99,6 +104,8 @@ def _sorted(kind: Kind, items: list[Resource]) -> list[Resource]:
 
     def key(r: Resource) -> Any:
         last = r.key.path[-1]
+        if kind.key_parse is vlan_key:  # VLAN ids by number (900 before 1000)
+            return (0, int(last), "")
         try:
             return (0, int(ipaddress.IPv4Address(last)), "")
         except ValueError:
@@ -108,7 +115,17 @@ def _sorted(kind: Kind, items: list[Resource]) -> list[Resource]:
 
 
 def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
-    entry: dict[str, Any] = {kind.key: res.key.path[-1]}
+    entry: dict[str, Any] = {kind.key: res.key.path[-1], **_fields(kind, res)}
+    for child in children_of(kind.name):
+        items = [r for r in live.children(res.key, child.name) if _exported(child, r, live)]
+        if items:
+            entry[child.container] = _container(child, items, live)
+    return entry
+
+
+def _fields(kind: Kind, res: Resource) -> dict[str, Any]:
+    """The fields of one resource as YAML writes them (defaults and empty values left out)."""
+    entry: dict[str, Any] = {}
     for f in kind.fields:
         if f.write_only or f.secret:
             continue  # never returned: a live state has none, and no value is ever written
@@ -117,13 +134,10 @@ def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
             value is None
             or value in ("", (), {})
             or (f.default is not NO_DEFAULT and not callable(f.default) and value == f.default)
+            or (f.server_default is not NO_DEFAULT and value == f.server_default)
         ):
             continue
         entry[f.name] = _plain(f, value)
-    for child in children_of(kind.name):
-        items = [r for r in live.children(res.key, child.name) if _exported(child, r, live)]
-        if items:
-            entry[child.container] = _container(child, items, live)
     return entry
 
 
@@ -142,7 +156,11 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    flow = "start" in data or bool(data) and all(k in HYPERVISORS for k in data)
+    flow = (
+        "start" in data
+        or bool(data)
+        and (all(k in HYPERVISORS for k in data) or all(k in OWNER_KEYS for k in data))
+    )
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=bool(flow))
 
 

@@ -77,6 +77,15 @@ BOOL: Schema = {
     ]
 }
 
+# values.boolean's false words only: a single mapping written `false` (none, to release)
+FALSE: Schema = {
+    "anyOf": [
+        {"const": False},
+        {"enum": [0]},
+        {"type": "string", "pattern": rf"^\s*(?:{_any_case(sorted(v._FALSE))})\s*$"},
+    ]
+}
+
 # no surrounding blanks, so that `format` and `pattern` agree
 IPV4: Schema = {"type": "string", "format": "ipv4", "pattern": rf"^{_IPV4}$"}
 
@@ -129,6 +138,30 @@ VLAN_RANGES: Schema = {
     ]
 }
 
+# values.ipv6 and values.ipv6_cidr: hex groups and colons (ipaddress checks the rest: `::`
+# once, eight groups at most); a pattern short of the full grammar, with the format
+_IPV6 = r"[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*"
+IPV6: Schema = {"type": "string", "format": "ipv6", "pattern": rf"^\s*{_IPV6}\s*$"}
+IPV6_CIDR: Schema = {
+    "type": "string",
+    "pattern": rf"^\s*{_IPV6}/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9])\s*$",
+}
+
+# values.vlan_id: one VLAN id as a number (its bounds depend on the isolation method)
+VLAN_ID: Schema = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "string", "pattern": rf"^\s*{_DIGITS}\s*$"},
+    ]
+}
+
+# values.domain_path: ROOT, then names one `/` apart (ROOT/customers/acme)
+DOMAIN_PATH: Schema = {
+    "type": "string",
+    "pattern": r"^\s*ROOT(?:/[^/\s](?:[^/]*[^/\s])?)*/?\s*$",
+    "examples": ["ROOT", "ROOT/customers/acme"],
+}
+
 # values.tag and values.isolation: one name, so no comma
 ONE_NAME: Schema = {"type": SCALAR_TYPES, "pattern": r"^[^,]*[^,\s][^,]*$"}
 ISOLATION: Schema = dict(ONE_NAME, examples=["VLAN", "VXLAN", "GRE", "STT", "L3"])
@@ -158,7 +191,12 @@ LABELS: Schema = {
 # values.setting_value: settings are compared as strings; catalog checks are validate's
 SETTING: Schema = {"type": SCALAR_TYPES}
 
-_BY_PARSER: dict[Callable[[Any], Any], Schema] = {v.ipv4: IPV4, v.text: TEXT}
+_BY_PARSER: dict[Callable[[Any], Any], Schema] = {
+    v.ipv4: IPV4,
+    v.text: TEXT,
+    v.ipv6_prefix: IPV6_CIDR,
+    v.vlan_key: VLAN_ID,
+}
 
 
 def of_key(parse: Callable[[Any], Any]) -> Schema:

@@ -47,7 +47,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     WithJsonSchema,
     create_model,
@@ -564,6 +566,10 @@ def model_for(kind_name: str | None) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     kind = KINDS[kind_name] if kind_name else None
     extra: dict[str, Any] = {}
+    if kind is not None and kind.style == "one":  # its identity is its container's name
+        for f in kind.fields:
+            fields[f.name] = (_typed(f.parse, f.json_type, f.doc), None)
+        extra = {"json_schema_extra": {"required": [f.name for f in kind.fields if f.required]}}
     if kind is not None and kind.style == "list":
         key_doc = f"the {_what(kind)}'s {KEY_DOCS.get(kind.key, kind.key)}: its identity"
         if kind.key_default is not None:  # e.g. a host is called by its URL's host
@@ -575,12 +581,16 @@ def model_for(kind_name: str | None) -> type[BaseModel]:
             fields[f.name] = (_typed(f.parse, f.json_type, f.doc), None)
         fields[ABSENT] = (_typed(v.boolean, {"type": "boolean"}, ABSENT_DOC), None)
         extra = _absent_schema([f.name for f in kind.fields if f.required])
+        fields.update(_inline_first_fields(kind))
     for child in children_of(kind_name):
         if child.style == "map":
             (only,) = child.fields
             value = _typed(only.parse, only.json_type, only.doc)
             mapping = dict[str, value] | None  # type: ignore[valid-type]
             fields[child.container] = (Annotated[mapping, Field(description=child.doc)], None)
+        elif child.style == "one":
+            one = _one_or_false(child.name) | None
+            fields[child.container] = (Annotated[one, Field(description=child.doc)], None)
         else:
             entries = list[model_for(child.name)] | None  # type: ignore[misc,valid-type]
             fields[child.container] = (Annotated[entries, Field(description=child.doc)], None)
@@ -592,6 +602,55 @@ def model_for(kind_name: str | None) -> type[BaseModel]:
     name = "".join(p.title() for p in (kind_name or "config").split("_"))
     config = ConfigDict(extra="forbid", title=name, **extra)  # type: ignore[typeddict-item]
     return create_model(name, __config__=config, **fields)
+
+
+# the tag of each half of a single mapping's union (its loc part, dropped from messages)
+ONE_TAG, FALSE_TAG = "<mapping>", "<false>"
+
+
+def _not_true(value: Any) -> Any:
+    """`false` (the single mapping is not wanted: released, with --allow-delete); `true` says
+    nothing of whom a resource is for."""
+    if v.boolean(value):
+        raise ValueError("write a mapping, or false to have none")
+    return False
+
+
+def _one_or_false(kind_name: str) -> Any:
+    """A style-one container: the kind's mapping, or `false` (none)."""
+    no = Annotated[Any, BeforeValidator(_checked(_not_true, True)), WithJsonSchema(jt.FALSE)]
+    return Annotated[
+        Annotated[model_for(kind_name), Tag(ONE_TAG)] | Annotated[no, Tag(FALSE_TAG)],
+        Discriminator(lambda raw: ONE_TAG if isinstance(raw, dict) else FALSE_TAG),
+    ]
+
+
+def _inline_first_fields(kind: Kind) -> dict[str, Any]:
+    """The first child's identity and fields that the entry may write on itself
+    (Kind.inline_first: a shared network's start and end)."""
+    child = _first_child_kind(kind)
+    if child is None:
+        return {}
+    by_name = {f.name: f for f in child.fields}
+    out: dict[str, Any] = {}
+    for name in kind.inline_first:
+        if name == child.key:
+            doc = f"sugar for the first entry of {child.container}: its {KEY_DOCS[child.key]}"
+            out[name] = (_typed(child.key_parse, jt.of_key(child.key_parse), doc), None)
+        else:
+            f = by_name[name]
+            doc = f"sugar for the first entry of {child.container}: {f.doc}"
+            out[name] = (_typed(f.parse, f.json_type, doc), None)
+    return out
+
+
+def _first_child_kind(kind: Kind) -> Kind | None:
+    """The child kind an entry of `kind` writes inline (Kind.inline_first), if any."""
+    if not kind.inline_first:
+        return None
+    return next(
+        c for c in children_of(kind.name) if c.first_created_by_parent and c.style == "list"
+    )
 
 
 KEY_DOCS = {"name": "name", "start": "first address", "type": "traffic type"}
@@ -628,6 +687,12 @@ def _missing_required(data: Any, located: Located) -> list[Problem]:
             return
         for child in _children_of(kind_name):
             entries = mapping.get(child.container)
+            if child.style == "one" and isinstance(entries, dict):
+                for f in child.fields:
+                    if f.required and f.name not in entries:
+                        message = f"missing required key '{f.name}'"
+                        problems.append(Problem(located.at((*path, child.container)), message))
+                continue
             if child.style != "list" or not isinstance(entries, list):
                 continue
             for i, entry in enumerate(entries):
@@ -712,7 +777,7 @@ def json_schema() -> dict[str, Any]:
 
 
 def _message(err: Mapping[str, Any], located: Located) -> tuple[Origin | None, str]:
-    loc = tuple(err["loc"])
+    loc = tuple(p for p in err["loc"] if p not in (ONE_TAG, FALSE_TAG))
     names = [p for p in loc if isinstance(p, str)]
     name = names[-1] if names else "value"
     kind = err["type"]
@@ -1029,15 +1094,71 @@ def _walk(
     pairs = located.pairs(node)
     for child in _children_of(kind_name):
         entries = getattr(model, child.container)
+        if child.written_opt_in and entries is not None:
+            builder.state.written |= {child.name}  # even as [] or false
+        if child.style == "one" and entries is False:
+            _walk_none(child, path, pairs[child.container], located, builder)
+            continue
         if not entries:
             continue
         entries_node = pairs[child.container][1]
         if child.style == "map":
             _walk_map(child, path, entries, entries_node, located, builder)
             continue
+        if child.style == "one":
+            ident = child.container
+            _walk_entry(child, path, entries, entries_node, located, builder, zone, 0, ident)
+            continue
+        # after the first one written on the entry itself (Kind.inline_first)
+        base = int(kind_name is not None and bool(KINDS[kind_name].inline_first))
         for i, entry in enumerate(entries):
             item = entries_node.value[i]
-            _walk_entry(child, path, entry, item, located, builder, zone, i)
+            _walk_entry(child, path, entry, item, located, builder, zone, base + i)
+
+
+def _walk_none(
+    kind: Kind, path: tuple[str, ...], pair: tuple[Node, Node], located: Located, builder: _Builder
+) -> None:
+    """A single mapping written `false`: the one there is must go (an absent entry, deleted
+    with --allow-delete like every absent one)."""
+    key = Key(kind.name, (*path, kind.container))
+    res = Resource(key, {}, located.origin(pair[1]), extra={ABSENT: True})
+    builder.add(res, f"{kind.name.replace('_', ' ')} of '{'/'.join(path)}'")
+
+
+def _walk_inline_first(
+    kind: Kind, path: tuple[str, ...], entry: BaseModel, node: Node, located: Located
+) -> Resource | None:
+    """The first child written on the entry itself (Kind.inline_first: a shared network's
+    start/end), with the child's defaults; None when the entry writes none of it."""
+    child = _first_child_kind(kind)
+    if child is None:
+        return None
+    written = {n: got for n in kind.inline_first if (got := getattr(entry, n)) is not None}
+    if not written:
+        return None
+    pairs = located.pairs(node)
+    ident = written.pop(child.key, None)
+    if ident is None:
+        where = located.origin(pairs[next(iter(written))][0])
+        raise _Located(where, f"{', '.join(written)} without '{child.key}'")
+    values = dict(written)
+    for f in child.fields:
+        if f.name not in values and f.default is not NO_DEFAULT:
+            got = default_of(f, {**values, child.key: ident}, {})
+            if got is not None:
+                values[f.name] = got
+    origins = {n: located.origin(pairs[n][1]) for n in kind.inline_first if n in pairs}
+    origin = origins.pop(child.key)
+    return Resource(Key(child.name, (*path, ident)), values, origin, origins, order=0)
+
+
+class _Located(Exception):
+    """A problem found while building one entry, at its origin."""
+
+    def __init__(self, origin: Origin, message: str) -> None:
+        super().__init__(message)
+        self.problem = Problem(origin, message)
 
 
 def _walk_map(
@@ -1071,8 +1192,10 @@ def _walk_entry(
     builder: _Builder,
     zone: Mapping[str, Any],
     order: int,
+    ident: Any = None,
 ) -> None:
-    ident = getattr(entry, kind.key)
+    if kind.style != "one":
+        ident = getattr(entry, kind.key)
     values = {f.name: got for f in kind.fields if (got := getattr(entry, f.name)) is not None}
     if ident is None and kind.key_default is not None:
         try:
@@ -1080,18 +1203,36 @@ def _walk_entry(
         except ValueError as exc:
             builder.problems.append(Problem(located.origin(node), str(exc)))
             return
-    if getattr(entry, ABSENT):
+    if kind.style == "list" and getattr(entry, ABSENT):
         _walk_absent(kind, path, ident, values, node, located, builder, order)
         return
     zone_values = values if kind.parent is None else zone  # defaults may depend on the zone
     for f in kind.fields:
         if f.name not in values and f.default is not NO_DEFAULT:
-            values[f.name] = default_of(f, values, zone_values)
+            # a default may depend on the identity (a VLAN range's end is its start); none
+            # (None) leaves the field unmanaged
+            got = default_of(f, {**values, kind.key: ident}, zone_values)
+            if got is not None:
+                values[f.name] = got
     pairs = located.pairs(node)
     origins = {f.name: located.origin(pairs[f.name][1]) for f in kind.fields if f.name in pairs}
-    extra = {MANAGES_INFRA: True} if kind.name == "zone" and _opts_in(node, located) else {}
+    extra: dict[str, Any] = {}
+    if kind.name == "zone" and _opts_in(node, located):
+        extra[MANAGES_INFRA] = True
     if extra or (kind.opt_in and not kind.in_zone):
         builder.state.infra = True
+    writes = frozenset(
+        c.container for c in _children_of(kind.name) if c.written_opt_in and c.container in pairs
+    )
+    if writes:
+        extra[WRITES] = writes
+    if any(f.owner and f.name in values for f in kind.fields):
+        builder.state.owners = True
+    try:
+        first = _walk_inline_first(kind, (*path, ident), entry, node, located)
+    except _Located as exc:
+        builder.problems.append(exc.problem)
+        return
     res = Resource(
         Key(kind.name, (*path, ident)),
         values,
@@ -1101,11 +1242,16 @@ def _walk_entry(
         order=order,
     )
     if builder.add(res, f"{kind.name.replace('_', ' ')} '{'/'.join(res.key.path)}'"):
+        if first is not None:
+            builder.add(first, f"{_what(KINDS[first.key.kind])} '{'/'.join(first.key.path)}'")
         _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
 
 
 # the Resource.extra flag of a zone whose YAML manages its compute and storage
 MANAGES_INFRA = "manages_infra"
+# the Resource.extra entry of a config entry: the containers of written-opt-in kinds
+# (Kind.written_opt_in) its YAML writes, even as [] or false; set only when some
+WRITES = "writes"
 # the keys of a zone, and of its pods, that opt it in, even as empty lists
 INFRA_ZONE_KEYS = ("primary_storage", "secondary_storage", "staging_storage", "vmware_datacenters")
 INFRA_POD_KEYS = ("clusters",)
@@ -1153,8 +1299,30 @@ def _walk_absent(
     builder.add(res, where)
 
 
+def _guest_physical_networks(builder: _Builder) -> None:
+    """A shared network that names no physical network is on the zone's only one with Guest
+    traffic (NetworkModelImpl.findPhysicalNetworkId:1209-1226 takes that one); several, and
+    validate asks for a name. cstool always sends the id, so the default is filled here."""
+    state = builder.state
+    filled: dict[Key, Resource] = {}
+    for net in state.of_kind("shared_network"):
+        if net.values.get("physical_network") is not None:
+            continue
+        zone = net.key.parent()
+        guest = [
+            pn.key.path[-1]
+            for pn in state.children(zone, "physical_network")
+            if Key("traffic_type", (*pn.key.path, "Guest")) in state
+        ]
+        if len(guest) == 1:
+            filled[net.key] = replace(net, values={**net.values, "physical_network": guest[0]})
+    if filled:  # in place: the state's order stays
+        builder.state = state.like({k: filled.get(k, r) for k, r in state.items()})
+
+
 def _derive(builder: _Builder) -> None:
     """Add the implicit resources (a Basic zone's guest network)."""
+    _guest_physical_networks(builder)
     state = builder.state
     for kind in KINDS.values():
         if kind.derive is None:

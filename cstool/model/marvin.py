@@ -4,9 +4,9 @@ Clusters, hosts, primary storage (cluster and zone-wide), image stores (NFS in t
 and Swift region-wide), cache (staging) stores, a VMware datacenter and zone details convert
 as deployDataCenter sends them (tools/marvin/marvin/deployDataCenter.py). Credentials never
 reach the YAML: each becomes an `{env: NAME}` reference, one name per distinct value, and
-`Converted.notes` says which variables to set (never their values). What cstool does not
-model (external devices, Advanced-SG shared networks) is reported as a warning naming each
-item, never dropped silently. Pure.
+`Converted.notes` says which variables to set (never their values). An Advanced zone with
+security groups gets deployDataCenter's shared guest network. What cstool does not model
+(external devices) is reported as a warning naming each item, never dropped silently. Pure.
 
 A Marvin file is anyone's hand-edited JSON, so every value is read through `Part`, which
 knows where it is (a JSON path such as `zones[0].pods[1].gateway`): a missing name, a value
@@ -273,6 +273,7 @@ ZONE_KEYS = frozenset(
         "internaldns2",
         "domain",
         "guestcidraddress",
+        "networkofferingname",
         "localstorageenabled",
         "enabled",
         "physical_networks",
@@ -323,7 +324,8 @@ def _zone(z: Part, warn: list[str], infra: _Infra) -> dict[str, Any]:
     _zone_ranges(zone, z, kind, sg, has_public, warn)
     zone_pools: list[dict[str, Any]] = []
     dcs: list[dict[str, Any]] = []
-    zone["pods"] = [_pod(name, p, warn, infra, zone_pools, dcs) for p in z.items("pods")]
+    sg_zone = kind == "Advanced" and sg
+    zone["pods"] = [_pod(name, p, warn, infra, zone_pools, dcs, sg_zone) for p in z.items("pods")]
     _zone_infra(zone, z, warn, infra, zone_pools, dcs)
     warn.extend(
         f"zone {name}: skipped key '{k}': not modelled by cstool"
@@ -338,13 +340,8 @@ def _zone_ranges(
 ) -> None:
     name = zone["name"]
     ranges = z.items("ipranges")
-    if ranges and kind == "Advanced" and sg:
-        for r in ranges:
-            warn.append(
-                f"zone {name}: skipped ip range {_opt_text(r, 'startip')}-"
-                f"{_opt_text(r, 'endip')}: in an Advanced zone with security groups it "
-                "belongs to the shared guest network, which cstool does not model yet"
-            )
+    if kind == "Advanced" and sg:
+        _shared_network(zone, z, ranges, warn)
     elif ranges and (kind == "Advanced" or has_public):
         zone["public_ranges"] = [_range(r, with_vlan=True) for r in ranges]
     elif ranges:
@@ -352,6 +349,43 @@ def _zone_ranges(
             f"zone {name}: skipped {len(ranges)} public range(s): a Basic zone without "
             "Public traffic has none"
         )
+
+
+SHARED_NETWORK_NAME = "Shared SG enabled network"  # deployDataCenter's name (MV:814-815)
+
+
+def _shared_network(zone: dict[str, Any], z: Part, ranges: list[Part], warn: list[str]) -> None:
+    """An Advanced zone with security groups: deployDataCenter creates one shared network
+    named "Shared SG enabled network" on the offering `networkofferingname` (default
+    DefaultSharedNetworkOfferingWithSGService, MV:804-809) with the *last* ipranges entry
+    (`ipranges.pop()`, MV:819-828) and then the pods (MV:834); the other entries are never
+    sent. An entry's account/domainid (createVlanIpRange, MV:333-334) are ids of the cloud
+    Marvin ran on, not owners cstool can name: warned about."""
+    name = zone["name"]
+    if not ranges:
+        return
+    last = ranges[-1]
+    for r in ranges[:-1]:
+        warn.append(
+            f"zone {name}: skipped ip range {_opt_text(r, 'startip')}-{_opt_text(r, 'endip')}: "
+            "deployDataCenter uses only the last ipranges entry of a zone with security groups"
+        )
+    for key in ("account", "domainid"):
+        if _opt_text(last, key):
+            warn.append(
+                f"zone {name}: skipped {key} of ip range {_opt_text(last, 'startip')}: an id of "
+                "the cloud Marvin ran on; write the owner under the network's range as "
+                "`dedicated:` by hand if it needs one"
+            )
+    rng = _range(last)
+    vlan = last.get("vlan")
+    net: dict[str, Any] = {"name": SHARED_NETWORK_NAME}
+    offering = _opt_text(z, "networkofferingname")
+    if offering:
+        net["offering"] = offering
+    net["vlan"] = vlan.parsed(v.vlan) if vlan is not None and vlan.value != "" else v.UNTAGGED
+    net.update(gateway=rng["gateway"], netmask=rng["netmask"], start=rng["start"], end=rng["end"])
+    zone["guest_networks"] = [net]
 
 
 def _zone_infra(
@@ -637,6 +671,7 @@ def _pod(
     infra: _Infra,
     zone_pools: list[dict[str, Any]],
     dcs: list[dict[str, Any]],
+    sg: bool = False,
 ) -> dict[str, Any]:
     name = p.need("name").name()
     pod: dict[str, Any] = {
@@ -648,7 +683,15 @@ def _pod(
     if start:
         pod["management_ranges"] = [{"start": start, "end": _opt_text(p, "endip") or start}]
     guest = p.items("guestIpRanges")
-    if guest:
+    if guest and sg:
+        # deployDataCenter sends them with the pod's id (MV:313-315, 340), which
+        # createVlanIpRange takes only in a Basic zone (ConfigurationManagerImpl:5276-5279)
+        warn.append(
+            f"pod {zone}/{name}: skipped {len(guest)} guestIpRanges: pod guest ranges are for "
+            "Basic zones; in a zone with security groups write them as ranges of the shared "
+            "network (guest_networks)"
+        )
+    elif guest:
         pod["guest_ranges"] = [_range(r) for r in guest]
     vmwaredc = p.get("vmwaredc")
     if vmwaredc is not None and isinstance(vmwaredc.value, dict):

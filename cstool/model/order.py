@@ -17,6 +17,7 @@ from __future__ import annotations
 
 # Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
 # SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
+# DR DedicatedResourceManagerImpl, AG AffinityGroupServiceImpl,
 # MV tools/marvin/marvin/deployDataCenter.py.
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -137,6 +138,26 @@ SERIAL_WHEN: Mapping[str, Callable[[Orderable], bool]] = {
 # only when its first host connects (XcpServerDiscoverer:580-581). So the other hosts of a
 # cluster wait for the first one's create step, which ends once the host is Up.
 FIRST_FIRST = frozenset({"host"})
+
+# A change of a resource waits for the release of its dedication (parent kind -> the child
+# kind released first). updateVlanIpRange forsystemvms refuses a dedicated public range
+# ("Specified Public IP range has already been dedicated to an account" / "... to a
+# domain", CM.updateVlanAndPublicIpRange:5649-5657). (A physical network's VLAN ranges shrink
+# in its finishing step, which waits for every delete under it, the guest VLAN releases too:
+# NetworkServiceImpl.updatePhysicalNetwork refuses to drop a dedicated VLAN, "Vnet range ...
+# is dedicated to an account", :4645-4655.)
+RELEASED_FIRST: Mapping[str, str] = {"public_range": "public_range_dedication"}
+
+# Dedications that find or create their owner's ExplicitDedication affinity group
+# (DR.findOrCreateDedicatedAffinityGroup, DR:616-650) with no lock: two at once for one owner
+# both create it, and the second is refused ("Unable to create affinity group, a group with
+# name ... already exists.", AG.verifyAffinityGroupNameInUse:233-235); a release deletes the
+# group with its last dedication (DR.releaseDedicatedResource:967-970), under a dedication
+# being made. So the steps of one owner (domain, account) run one at a time, in printed
+# order, across zones.
+ONE_OWNER_AT_A_TIME = frozenset(
+    {"zone_dedication", "pod_dedication", "cluster_dedication", "host_dedication"}
+)
 _MAKES = (Action.CREATE, Action.REPLACE)  # in the CHANGES stage: a create (a replace's second half)
 
 
@@ -178,6 +199,7 @@ def dependencies(steps: Sequence[Orderable]) -> dict[int, set[int]]:
         for i in indexes:
             if not deps[i]:
                 deps[i].update(settings)
+    _one_owner_at_a_time(steps, deps)
     _declared(steps, deps)
     _acyclic(steps, deps)
     return deps
@@ -200,6 +222,13 @@ def _zone(steps: Sequence[Orderable], indexes: list[int], deps: dict[int, set[in
         i for i in changes if steps[i].key.kind in ADDRESSES and steps[i].title == "update"
     ]
     for i in changes:
+        released = RELEASED_FIRST.get(steps[i].key.kind)
+        if released is not None:
+            deps[i].update(
+                j
+                for j in by_kind.get((DELETES, released), ())
+                if steps[j].key.parent() == steps[i].key
+            )
         if finishing(steps[i]):
             # a finishing step waits for its whole subtree printed before it: the zone's
             # enable (ConfigurationManagerImpl.editZone refuses it without Management and,
@@ -314,7 +343,8 @@ def _change_edges(
         found.update(
             j
             for j in by_key.get(parent, ())
-            if steps[j].stage == CHANGES and not finishing(steps[j])
+            if steps[j].stage == CHANGES
+            and (not finishing(steps[j]) or (kind.after_parent_finish and j < i))
         )
     found.update(_needed(steps, key, CHANGES, by_kind))
     if key.kind not in ("zone", "zone_setting"):
@@ -323,6 +353,42 @@ def _change_edges(
         # making it applies (one call, at the start)
         found.update(by_kind.get((CHANGES, "zone_setting"), ()))
     found.discard(i)
+
+
+def _one_owner_at_a_time(steps: Sequence[Orderable], deps: dict[int, set[int]]) -> None:
+    """The steps of ONE_OWNER_AT_A_TIME kinds of one owner wait for each other in printed
+    order; a step whose owner the plan does not show in full (a replace lists only the
+    fields it changes) waits for all before it, and all after it wait for it. Every edge
+    points back."""
+    last: dict[tuple[Any, Any], int] = {}
+    unknown: int | None = None
+    for i, step in enumerate(steps):
+        if step.key.kind not in ONE_OWNER_AT_A_TIME:
+            continue
+        owner = _owner(step)
+        before = set(last.values()) if owner is None else {last[owner]} if owner in last else set()
+        if unknown is not None:
+            before.add(unknown)
+        deps[i].update(before)
+        if owner is None:
+            unknown = i
+        else:
+            last[owner] = i
+
+
+def _owner(step: Orderable) -> tuple[Any, Any] | None:
+    """(domain, account) a dedication step makes or releases: the new values of a create,
+    the old ones of a delete; None when a replace leaves one out (unchanged)."""
+    side = 0 if step.stage == DELETES else 1
+    out = []
+    for name in ("domain", "account"):
+        if name in step.fields:
+            out.append(step.fields[name][side])
+        elif step.action is Action.REPLACE:
+            return None
+        else:
+            out.append(None)
+    return (out[0], out[1])
 
 
 def _within(key: Key, top: Key) -> bool:

@@ -598,11 +598,12 @@ def _step(
 
 
 def _title(kind: Kind, res: Resource, plain: str) -> str:
-    """What a create or update step says it does: the kind's own word, `set` for kinds
-    whose create and update are one command (settings), else `plain`."""
+    """What a create or update step says it does: the kind's own word, `set` for what
+    CloudStack has already and cstool only sets with the one command it has (settings), else
+    `plain` (a dedicated VLAN range is created, then grown, by one command)."""
     if kind.title_of is not None:
         return kind.title_of(res)
-    return "set" if kind.create == kind.update else plain
+    return "set" if kind.auto_created and kind.create == kind.update else plain
 
 
 def _lower(change: Change, b: Builder, creating: set[Key]) -> list[Step]:

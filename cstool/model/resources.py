@@ -103,7 +103,9 @@ class Resource:
     origin: Origin | None = field(default=None, compare=False)
     field_origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
     uuid: str | None = field(default=None, compare=False)  # live only
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # live-only ids
+    # live-only ids, loader flags; "writes": the containers of written-opt-in kinds the
+    # entry's YAML writes (set only when some)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
     order: int = field(default=0, compare=False)  # position in its parent's list
 
     def origin_of(self, name: str) -> Origin | None:
@@ -139,6 +141,7 @@ class State(Mapping[Key, Resource]):
             self.ignore,
             self.infra,
         )
+        out.written, out.owners = self.written, self.owners
         return out
 
     def __init__(self, resources: Mapping[Key, Resource] | None = None) -> None:
@@ -150,6 +153,12 @@ class State(Mapping[Key, Resource]):
         # a desired state that manages compute and storage somewhere (a zone opts in, or
         # region image stores are written): the reader lists those kinds only then
         self.infra = False
+        # the kinds managed only where written (Kind.written_opt_in) whose container some
+        # entry of a desired state writes: the reader lists only those
+        self.written: frozenset[str] = frozenset()
+        # a desired state that names an owner (a domain, an account, a project): the reader
+        # lists the reference kinds only then
+        self.owners = False
         for res in (resources or {}).values():
             self.add(res)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 # Server sources cited by line, at apache/cloudstack 3d6cafe1936e: RM ResourceManagerImpl,
 # SM StorageManagerImpl, CM ConfigurationManagerImpl, PL CloudStackPrimaryDataStoreLifeCycleImpl,
-# MV tools/marvin/marvin/deployDataCenter.py.
+# MV tools/marvin/marvin/deployDataCenter.py, NO NetworkOrchestrator, NS NetworkServiceImpl,
+# NM NetworkModelImpl, DR DedicatedResourceManagerImpl (plugins/dedicated-resources).
 import difflib
 import ipaddress
 import re
@@ -65,15 +66,27 @@ def validate(state: State) -> list[Problem]:
 # --- helpers ---------------------------------------------------------------------------
 
 
+def _subnet_owner(res: Resource, state: State) -> Resource:
+    """Whose gateway/netmask a range uses: its pod's for a management range; its shared
+    network's for a shared network range without its own (the server keeps the network's
+    subnet then, ConfigurationManagerImpl.validateIpRange, CM:5152-5186); else its own."""
+    if res.key.kind == "management_range":
+        return state[res.key.parent()]
+    if res.key.kind == "shared_network_range" and not (
+        res.values.get("gateway") and res.values.get("netmask")
+    ):
+        return state[res.key.parent()]
+    return res
+
+
 def _network(res: Resource, state: State) -> ipaddress.IPv4Network:
     """The subnet a range lives in: its own gateway/netmask, or its pod's for management."""
-    owner = state[res.key.parent()] if res.key.kind == "management_range" else res
+    owner = _subnet_owner(res, state)
     return v.network_of(owner.values["gateway"], owner.values["netmask"])
 
 
 def _gateway(res: Resource, state: State) -> str:
-    owner = state[res.key.parent()] if res.key.kind == "management_range" else res
-    return str(owner.values["gateway"])
+    return str(_subnet_owner(res, state).values["gateway"])
 
 
 def _span(res: Resource) -> Span:
@@ -253,7 +266,11 @@ def public_subnet_untagged_or_tagged(state: State) -> Iterator[Problem]:
 
 
 def zone_ranges_disjoint(state: State) -> Iterator[Problem]:
-    """Public, management, storage and guest ranges of a zone never overlap each other."""
+    """Public, management, storage and guest ranges of a zone never overlap each other. A
+    pod's management range over a shared network's addresses is refused by createPod and
+    createManagementNetworkIpRange (ConfigurationManagerImpl:1784, 2780-2791). Between two
+    shared networks on different VLANs the server lets the addresses overlap
+    (checkZoneVlanIpOverlap, CM:5519-5540): cstool does not."""
     by_zone: dict[str, list[Span]] = defaultdict(list)
     for kind in RANGE_KINDS:
         for res in state.of_kind(kind):
@@ -1169,6 +1186,586 @@ def host_addresses(state: State) -> Iterator[Problem]:
                 )
 
 
+# --- shared networks of security-group zones, IPv6, dedication ---------------------------
+
+SHARED_OFFERING = "DefaultSharedNetworkOfferingWithSGService"
+# the providers of the default SG shared offering's services (ConfigurationServerImpl
+# :988-1035): Dhcp, Dns, UserData on VirtualRouter, SecurityGroup on SecurityGroupProvider
+SG_PROVIDERS = ("VirtualRouter", "SecurityGroupProvider")
+# explicit dedication of a zone, pod, cluster or host, from the outermost in
+DEDICATIONS = ("zone_dedication", "pod_dedication", "cluster_dedication", "host_dedication")
+# the kinds that name an owner (domain, then account or project)
+OWNED = (*DEDICATIONS, "public_range_dedication", "dedicated_vlan_range")
+# the owners that may be a project: the commands that take a projectid
+# (DedicatePublicIpRangeCmd, DedicateGuestVlanRangeCmd; DedicateZoneCmd etc. have none)
+PROJECT_OWNED = ("public_range_dedication", "dedicated_vlan_range")
+IPV6_SLAAC = 64  # Ipv6Service.IPV6_SLAAC_CIDR_NETMASK
+WIDE_PREFIX = 48  # listGuestNetworkIpv6Prefixes counts every /64 of a prefix
+
+
+def _shared_ranges(state: State, net: Resource) -> list[Resource]:
+    return sorted(state.children(net.key, "shared_network_range"), key=lambda r: r.order)
+
+
+def _zone_vals(state: State, res: Resource) -> Mapping[str, Any]:
+    zone = state.get(Key("zone", res.key.path[:1]))
+    return zone.values if zone is not None else {}
+
+
+def _guest_network_of(state: State, net: Resource) -> Resource | None:
+    """The physical network a shared network is made on: the one it names, else the zone's
+    only one with Guest traffic (cstool always sends physicalnetworkid; the server's own
+    choice, NM.findPhysicalNetworkId:1209-1247, depends on tags cstool need not know)."""
+    zone = net.key.path[0]
+    named_pn = net.values.get("physical_network")
+    if named_pn:
+        return state.get(Key("physical_network", (zone, str(named_pn))))
+    guest = _traffic(state).get(zone, {}).get("Guest", [])
+    return state.get(guest[0].key.parent()) if len(guest) == 1 else None
+
+
+def shared_network_zones(state: State) -> Iterator[Problem]:
+    """guest_networks are the shared networks of an Advanced zone with security groups. A
+    Basic zone has its own guest network (cstool makes it); shared networks of an Advanced
+    zone without security groups are tenant networking, which cstool does not manage."""
+    for net in state.of_kind("shared_network"):
+        zone = _zone_vals(state, net)
+        if zone.get("network_type") != "Advanced" or not zone.get("security_groups"):
+            yield Problem(
+                net.origin,
+                f"{describe(net)}: guest_networks are for Advanced zones with "
+                "security_groups: true",
+            )
+
+
+def shared_network_values(state: State) -> Iterator[Problem]:
+    """What createNetwork refuses for a shared network, checked offline:
+    - a VLAN id 1-4094 (NetUtils.isValidVlan) or untagged;
+    - not one of its physical network's guest VLANs (NO:2858-2864, "is already being used
+      for dynamic vlan allocation");
+    - not the VLAN of another network of the zone (NO:2873-2882, "Network with vlan ...
+      already exists");
+    - a gateway that is neither the network nor the broadcast address (NS:1626-1631);
+    - an IPv4 range (NS:1793-1799, 530 "IPv4 address range needs to be provided")."""
+    pn_vlans = {
+        pn.key: v.span_list(pn.values.get("vlan_ranges") or "")
+        for pn in state.of_kind("physical_network")
+    }
+    seen: dict[tuple[str, Any], Resource] = {}
+    for net in sorted(state.of_kind("shared_network"), key=_config_order):
+        tag = net.values.get("vlan")
+        where = net.origin_of("vlan")
+        if isinstance(tag, int) and not 1 <= tag <= v.VLAN_MAX:
+            yield Problem(where, f"{describe(net)}: VLAN {tag} is outside 1-{v.VLAN_MAX}")
+        on = _guest_network_of(state, net)
+        if isinstance(tag, int) and on is not None:
+            if any(lo <= tag <= hi for lo, hi in pn_vlans.get(on.key, [])):
+                yield Problem(
+                    where,
+                    f"{describe(net)}: VLAN {tag} is one of the guest VLANs of "
+                    f"{describe(on)} ({on.values.get('vlan_ranges')}), which CloudStack "
+                    "allocates to isolated networks; pick a VLAN outside vlan_ranges",
+                )
+        if tag is not None:
+            first = seen.setdefault((net.key.path[0], tag), net)
+            if first is not net:
+                yield Problem(
+                    where,
+                    f"{describe(net)}: VLAN {tag} is also the VLAN of {describe(first)} at "
+                    f"{first.origin}; a zone has one network per VLAN",
+                )
+        gateway, netmask = net.values.get("gateway"), net.values.get("netmask")
+        if gateway and netmask:
+            subnet = v.network_of(gateway, netmask)
+            if ipaddress.IPv4Address(gateway) in (subnet.network_address, subnet.broadcast_address):
+                yield Problem(
+                    net.origin_of("gateway"),
+                    f"{describe(net)}: the gateway {gateway} is the network or broadcast "
+                    f"address of {subnet}",
+                )
+        if not _shared_ranges(state, net):
+            yield Problem(
+                net.origin,
+                f"{describe(net)}: no IP range; a shared network is created with its first "
+                "range: write start and end",
+            )
+
+
+def shared_network_providers(state: State) -> Iterator[Problem]:
+    """The physical network of a shared network is known, and with the default offering it
+    has VirtualRouter and SecurityGroupProvider enabled: createNetwork refuses a network
+    whose offering's providers are not enabled (NO.checkServicesProviders, NO:4400-4427:
+    530 "Provider ... is either not enabled or doesn't support service"). The same holds for
+    the guest network cstool makes in a Basic zone with that offering."""
+    for net in (*state.of_kind("shared_network"), *state.of_kind("guest_network")):
+        zone = net.key.path[0]
+        named_pn = net.values.get("physical_network")
+        pn = _guest_network_of(state, net)
+        if pn is None and named_pn:
+            yield Problem(
+                net.origin_of("physical_network"),
+                f"{describe(net)}: zone '{zone}' has no physical network '{named_pn}'",
+            )
+            continue
+        if pn is None:
+            yield Problem(
+                net.origin,
+                f"{describe(net)}: zone '{zone}' has no single physical network with Guest "
+                "traffic; name one with physical_network",
+            )
+            continue
+        if (net.values.get("offering") or SHARED_OFFERING) != SHARED_OFFERING:
+            continue
+        for name in SG_PROVIDERS:
+            provider = state.get(Key("provider", (*pn.key.path, name)))
+            if provider is None or not provider.values.get("enabled"):
+                what = (
+                    f"{describe(net)}: {SHARED_OFFERING}"
+                    if net.key.kind == "shared_network"
+                    else f"zone '{zone}': its guest network's offering {SHARED_OFFERING}"
+                )
+                yield Problem(
+                    net.origin,
+                    f"{what} needs {name} enabled on "
+                    f"{describe(pn)}: write providers: {{{name}: enabled}} there",
+                )
+
+
+def shared_network_ranges(state: State) -> Iterator[Problem]:
+    """The IP ranges of one shared network:
+    - a range's vlan, when written, is its network's: one VLAN per guest network
+      (ConfigurationManagerImpl:5006-5013 "only one vlan is allowed on guest network",
+      CM:5290-5297 "Vlan doesn't match vlan of the network");
+    - gateway and netmask together: a range without both stays on the network's subnet
+      (CM.validateIpRange:5152-5186);
+    - a subnet of its own is neither a subset nor a superset of another of the network's,
+      and one subnet has one gateway (CM.hasSameSubnet:5189-5212)."""
+    for net in state.of_kind("shared_network"):
+        ranges = _shared_ranges(state, net)
+        subnets = [(_network_of_vals(net.values), net, "the network")]
+        for res in ranges:
+            tag = res.values.get("vlan")
+            if tag is not None and tag != net.values.get("vlan"):
+                yield Problem(
+                    res.origin_of("vlan"),
+                    f"{describe(res)}: vlan {tag} is not its network's "
+                    f"({net.values.get('vlan')}); a guest network has one VLAN",
+                )
+            has = [f for f in ("gateway", "netmask") if res.values.get(f)]
+            if len(has) == 1:
+                yield Problem(
+                    res.origin_of(has[0]),
+                    f"{describe(res)}: a range on a subnet of its own needs both gateway "
+                    "and netmask",
+                )
+            elif has:
+                subnets.append((_network_of_vals(res.values), res, describe(res)))
+        yield from _subnets_nested(subnets)
+
+
+def _network_of_vals(vals: Mapping[str, Any]) -> ipaddress.IPv4Network | None:
+    if not (vals.get("gateway") and vals.get("netmask")):
+        return None
+    return v.network_of(vals["gateway"], vals["netmask"])
+
+
+def _subnets_nested(
+    subnets: list[tuple[ipaddress.IPv4Network | None, Resource, str]],
+) -> Iterator[Problem]:
+    for i, (net_b, res_b, _) in enumerate(subnets):
+        for net_a, res_a, label_a in subnets[:i]:
+            if net_a is None or net_b is None or res_b is res_a:
+                continue
+            if net_a == net_b:
+                if res_a.values["gateway"] != res_b.values["gateway"]:
+                    yield Problem(
+                        res_b.origin_of("gateway"),
+                        f"{describe(res_b)}: subnet {net_b} already has the gateway "
+                        f"{res_a.values['gateway']} ({label_a}); a subnet has one gateway",
+                    )
+            elif net_b.subnet_of(net_a) or net_a.subnet_of(net_b):
+                which = "subset" if net_b.subnet_of(net_a) else "superset"
+                yield Problem(
+                    res_b.origin_of("netmask"),
+                    f"{describe(res_b)}: subnet {net_b} is a {which} of {net_a} "
+                    f"({label_a}); CloudStack takes the same subnet or a separate one",
+                )
+
+
+def _v6_net(vals: Mapping[str, Any]) -> ipaddress.IPv6Network | None:
+    cidr = vals.get("ip6_cidr")
+    return ipaddress.IPv6Network(cidr, strict=False) if cidr else None
+
+
+@dataclass(frozen=True)
+class V6Span:
+    """An IPv6 span of a range (its start_v6-end_v6, else its whole prefix)."""
+
+    lo: int
+    hi: int
+    res: Resource
+
+
+def _v6_spans(state: State) -> dict[str, list[V6Span]]:
+    """zone -> the IPv6 spans of its public and shared network ranges (CM:5364-5390 compares
+    each new range with every range of the zone that has IPv6; one without start/end counts
+    as its whole prefix). A shared network's prefix comes with its first range."""
+    out: dict[str, list[V6Span]] = defaultdict(list)
+    for res in state.of_kind("public_range"):
+        span = _v6_span(res.values, _v6_net(res.values), res, whole=True)
+        if span is not None:
+            out[res.key.path[0]].append(span)
+    for net in state.of_kind("shared_network"):
+        prefix = _v6_net(net.values)
+        for i, res in enumerate(_shared_ranges(state, net)):
+            span = _v6_span(res.values, prefix, res, whole=i == 0)
+            if span is not None:
+                out[res.key.path[0]].append(span)
+    return out
+
+
+def _v6_span(
+    vals: Mapping[str, Any], prefix: ipaddress.IPv6Network | None, res: Resource, whole: bool
+) -> V6Span | None:
+    if prefix is None:
+        return None
+    start = vals.get("start_v6")
+    if start:
+        lo = int(ipaddress.IPv6Address(start))
+        end = vals.get("end_v6") or start
+        return V6Span(lo, int(ipaddress.IPv6Address(end)), res)
+    if whole:
+        return V6Span(int(prefix.network_address), int(prefix.broadcast_address), res)
+    return None
+
+
+def ipv6_values(state: State) -> Iterator[Problem]:
+    """IPv6 of public ranges and shared networks:
+    - ip6_gateway and ip6_cidr together (CM:5025-5027; a lone gateway the server would
+      ignore: cstool refuses it too);
+    - a prefix of /64 or shorter (CM:4855-4863 "For IPv6 range, prefix must be /64 or less");
+    - the gateway, start_v6 and end_v6 inside the prefix, start_v6 <= end_v6
+      (NM.checkIp6Parameters:2396-2430, run again by every updateVlanIpRange of the range);
+    - start_v6/end_v6 only with a prefix;
+    - a shared network with IPv6 needs the zone's ip6_dns (NS:1659-1661 "Can only create
+      IPv6 network if the zone has IPv6 DNS!")."""
+    for res in (*state.of_kind("public_range"), *state.of_kind("shared_network")):
+        yield from _ipv6_pair(res)
+        if res.key.kind == "shared_network" and res.values.get("ip6_cidr"):
+            if not _zone_vals(state, res).get("ip6_dns"):
+                yield Problem(
+                    res.origin_of("ip6_cidr"),
+                    f"{describe(res)}: IPv6 on a shared network needs the zone's ip6_dns "
+                    '(CloudStack: "Can only create IPv6 network if the zone has IPv6 DNS")',
+                )
+    for res in state.of_kind("public_range"):
+        yield from _ipv6_span_values(res, _v6_net(res.values))
+    for net in state.of_kind("shared_network"):
+        for res in _shared_ranges(state, net):
+            yield from _ipv6_span_values(res, _v6_net(net.values))
+
+
+def _ipv6_pair(res: Resource) -> Iterator[Problem]:
+    gateway, cidr = res.values.get("ip6_gateway"), res.values.get("ip6_cidr")
+    if bool(gateway) != bool(cidr):
+        given = "ip6_gateway" if gateway else "ip6_cidr"
+        yield Problem(
+            res.origin_of(given),
+            f"{describe(res)}: ip6_gateway and ip6_cidr go together",
+        )
+        return
+    prefix = _v6_net(res.values)
+    if prefix is None:
+        return
+    if prefix.prefixlen > IPV6_SLAAC:
+        yield Problem(
+            res.origin_of("ip6_cidr"),
+            f"{describe(res)}: IPv6 prefix {prefix} is longer than /{IPV6_SLAAC}; CloudStack "
+            f"takes /{IPV6_SLAAC} or shorter",
+        )
+    if ipaddress.IPv6Address(gateway) not in prefix:
+        yield Problem(
+            res.origin_of("ip6_gateway"),
+            f"{describe(res)}: ip6_gateway {gateway} is outside ip6_cidr {prefix}",
+        )
+
+
+def _ipv6_span_values(res: Resource, prefix: ipaddress.IPv6Network | None) -> Iterator[Problem]:
+    start, end = res.values.get("start_v6"), res.values.get("end_v6")
+    if end == start and "end_v6" not in res.field_origins:
+        end = None  # the default (start_v6): the problems of start_v6 are its own
+    if prefix is None:
+        for name, addr in (("start_v6", start), ("end_v6", end)):
+            if addr:
+                yield Problem(
+                    res.origin_of(name),
+                    f"{describe(res)}: {name} needs ip6_gateway and ip6_cidr"
+                    + (" on its network" if res.key.kind == "shared_network_range" else ""),
+                )
+        return
+    for name, addr in (("start_v6", start), ("end_v6", end)):
+        if addr and ipaddress.IPv6Address(addr) not in prefix:
+            yield Problem(
+                res.origin_of(name), f"{describe(res)}: {name} {addr} is outside {prefix}"
+            )
+    if start and end and ipaddress.IPv6Address(end) < ipaddress.IPv6Address(start):
+        yield Problem(res.origin_of("end_v6"), f"{describe(res)}: end_v6 is before start_v6")
+
+
+def ipv6_ranges_disjoint(state: State) -> Iterator[Problem]:
+    """The IPv6 spans of a zone's public and shared network ranges do not overlap
+    (ConfigurationManagerImpl:5364-5390: "The IPv6 range with tag: ... already has IPs that
+    overlap with the new range")."""
+    for spans in _v6_spans(state).values():
+        as_spans = [Span(s.lo, s.hi, s.res) for s in spans]
+        for a, b in overlaps(as_spans):
+            yield Problem(
+                b.res.origin,
+                f"{describe(b.res)}: its IPv6 addresses overlap those of {describe(a.res)} "
+                f"at {a.res.origin}",
+            )
+
+
+def ipv6_prefixes(state: State) -> Iterator[Problem]:
+    """Guest IPv6 prefixes of a zone (createGuestNetworkIpv6Prefix, CM:2356-2365): /64 or
+    shorter ("IPv6 prefix must be /64 or less"), no two overlapping ("IPv6 prefix ...
+    overlaps with the existing IPv6 prefix"). Warnings: a prefix shorter than /48 (the list
+    command counts its /64 subnets one by one), and one overlapping the IPv6 of a public or
+    shared network range (the server does not compare them)."""
+    ranges = _v6_spans(state)
+    for zone, found in _by_zone(state, "ipv6_prefix").items():
+        nets = [(ipaddress.IPv6Network(r.key.path[-1], strict=False), r) for r in found]
+        for i, (net, res) in enumerate(nets):
+            if net.prefixlen > IPV6_SLAAC:
+                yield Problem(
+                    res.origin,
+                    f"{describe(res)}: a guest IPv6 prefix is /{IPV6_SLAAC} or shorter",
+                )
+            elif net.prefixlen < WIDE_PREFIX:
+                yield Problem(
+                    res.origin,
+                    f"{describe(res)}: /{net.prefixlen} holds 2^{IPV6_SLAAC - net.prefixlen} "
+                    "subnets of /64, which CloudStack counts one by one when it lists the "
+                    f"prefix; /{WIDE_PREFIX} or longer is usual",
+                    warning=True,
+                )
+            for other, first in nets[:i]:
+                if net.overlaps(other):
+                    yield Problem(
+                        res.origin,
+                        f"{describe(res)}: overlaps {describe(first)} at {first.origin}",
+                    )
+            lo, hi = int(net.network_address), int(net.broadcast_address)
+            for span in ranges.get(zone, []):
+                if span.lo <= hi and lo <= span.hi:
+                    yield Problem(
+                        res.origin,
+                        f"{describe(res)}: overlaps the IPv6 addresses of "
+                        f"{describe(span.res)} at {span.res.origin}",
+                        warning=True,
+                    )
+
+
+def _owned_label(res: Resource) -> str:
+    if res.key.kind == "dedicated_vlan_range":
+        start = int(res.key.path[-1])
+        return _vlans(Span(start, int(res.values.get("end") or start), res))
+    if res.key.kind in (*DEDICATIONS, "public_range_dedication"):
+        parent = res.key.parent()
+        return f"the dedication of {parent.kind.replace('_', ' ')} '{'/'.join(parent.path)}'"
+    return describe(res)
+
+
+def owners(state: State) -> Iterator[Problem]:
+    """Who a dedication names: a domain (its path form is the loader's), then an account or
+    a project, not both (ConfigurationManagerImpl.dedicatePublicIpRange: "Account and
+    projectId are mutually exclusive"); a project only where the command takes a projectid
+    (public ranges, guest VLAN ranges); a guest VLAN range needs an account or a project
+    (NetworkServiceImpl.dedicateGuestVlanRange:4840-4845, 431 "Unable to find account by
+    name null"); a public range is never dedicated to the system account (CM:6011-6013)."""
+    for kind in OWNED:
+        for res in state.of_kind(kind):
+            label = _owned_label(res)
+            account, project = res.values.get("account"), res.values.get("project")
+            if account and project:
+                yield Problem(
+                    res.origin_of("project"),
+                    f"{label}: account and project are exclusive; name one of them",
+                )
+            if project and kind not in PROJECT_OWNED:
+                yield Problem(
+                    res.origin_of("project"),
+                    f"{label}: a {kind.split('_')[0]} is dedicated to a domain or an account, "
+                    "not a project",
+                )
+            if kind == "dedicated_vlan_range" and not (account or project):
+                yield Problem(
+                    res.origin,
+                    f"{label}: a guest VLAN range is dedicated to an account or a project "
+                    "(with its domain), never to a domain alone",
+                )
+            if kind == "public_range_dedication" and str(account or "").lower() == "system":
+                yield Problem(
+                    res.origin_of("account"),
+                    f"{label}: CloudStack never dedicates a public range to the system account",
+                )
+
+
+def public_range_dedications(state: State) -> Iterator[Problem]:
+    """A dedicated public range is in an Advanced zone (CM:6044-6046, "Public IP range can be
+    dedicated to an account only in the zone of type Advanced") and not reserved for system
+    VMs (CM:6055-6060, "Public IP address in range is dedicated to system vms")."""
+    for ded in state.of_kind("public_range_dedication"):
+        rng = state.get(ded.key.parent())
+        if rng is None:
+            continue
+        if _zone_vals(state, rng).get("network_type") == "Basic":
+            yield Problem(
+                ded.origin,
+                f"{describe(rng)}: a public range is dedicated only in an Advanced zone",
+            )
+        if rng.values.get("for_system_vms"):
+            yield Problem(
+                ded.origin,
+                f"{describe(rng)}: a range for system VMs cannot be dedicated; remove "
+                "for_system_vms or dedicated",
+            )
+
+
+def _ancestor_dedications(state: State, res: Resource) -> Iterator[Resource]:
+    """The dedications of the zone, pod and cluster above a dedicated pod, cluster or host."""
+    depth = DEDICATIONS.index(res.key.kind)
+    target = res.key.path[:-1]  # the dedicated object's own path
+    for i in range(depth):
+        found = state.get(Key(DEDICATIONS[i], (*target[: i + 1], "dedicated")))
+        if found is not None:
+            yield found
+
+
+def _under(domain: str, parent: str) -> bool:
+    return domain == parent or domain.startswith(parent + "/")
+
+
+def nested_dedications(state: State) -> Iterator[Problem]:
+    """A pod, cluster or host under a dedicated zone, pod or cluster (DR.dedicatePod:301-310,
+    dedicateCluster:432-452, dedicateHost:549-578): never when the ancestor is dedicated to an
+    account; under one dedicated to a domain, only to that domain or a domain below it
+    (getDomainChildIds counts the domain itself, DR:717-729). Warning: a domain-only
+    dedication to the same domain as a domain-only ancestor, which CloudStack releases when
+    the ancestor is dedicated again (DR:150-230)."""
+    for kind in DEDICATIONS[1:]:
+        for res in state.of_kind(kind):
+            for anc in _ancestor_dedications(state, res):
+                yield from _nested(res, anc)
+
+
+def _nested(res: Resource, anc: Resource) -> Iterator[Problem]:
+    label, anc_label = _owned_label(res), _owned_label(anc)
+    domain, anc_domain = str(res.values.get("domain")), str(anc.values.get("domain"))
+    if anc.values.get("account"):
+        yield Problem(
+            res.origin,
+            f"{label}: {anc_label} at {anc.origin} is to account "
+            f"{anc.values['account']}; nothing below it can be dedicated again",
+        )
+    elif not _under(domain, anc_domain):
+        yield Problem(
+            res.origin_of("domain"),
+            f"{label}: domain {domain} is not {anc_domain} or below it, the domain of "
+            f"{anc_label} at {anc.origin}",
+        )
+    elif domain == anc_domain and not res.values.get("account"):
+        yield Problem(
+            res.origin,
+            f"{label}: redundant with {anc_label} at {anc.origin}; CloudStack drops it "
+            "when the ancestor is dedicated again",
+            warning=True,
+        )
+
+
+def _owner_of(res: Resource) -> tuple[Any, Any, Any]:
+    return (res.values.get("domain"), res.values.get("account"), res.values.get("project"))
+
+
+def dedicated_vlan_ranges(state: State) -> Iterator[Problem]:
+    """Guest VLAN ranges dedicated under a physical network (NetworkServiceImpl
+    .dedicateGuestVlanRange): the network isolates by VLAN or VXLAN (or names no method,
+    NS:4850-4856); a range lies inside one of its vnet ranges (NS:4870-4886, "Unable to find
+    guest vlan by range"); ranges do not overlap (NS:4890-4899, "Vlan range is already
+    dedicated"); adjacent ranges of one owner are one to CloudStack, which merges them into a
+    single row (NS:4911-4950), so drift could never be clean: write them as one."""
+    for pn in state.of_kind("physical_network"):
+        ranges = state.children(pn.key, "dedicated_vlan_range")
+        if not ranges:
+            continue
+        isolation = str(pn.values.get("isolation") or "")
+        if isolation and isolation.upper() not in ("VLAN", "VXLAN"):
+            yield Problem(
+                ranges[0].origin,
+                f"{describe(pn)}: isolation {isolation}: guest VLAN ranges are dedicated "
+                "only on VLAN or VXLAN physical networks",
+            )
+        if not pn.values.get("vlan_ranges"):
+            # every dedicated VLAN must be a vnet of the physical network (NS:4885 and
+            # NS:448-451, "Guest vlan ... is not present in the system"); a network without
+            # written vlan_ranges has none when cstool creates it
+            yield Problem(
+                ranges[0].origin,
+                f"{describe(pn)}: guest VLAN ranges are dedicated out of the physical "
+                "network's own VLANs: write its vlan_ranges",
+            )
+        vnets = v.span_list(pn.values.get("vlan_ranges") or "")
+        spans = []
+        for res in ranges:
+            lo = int(res.key.path[-1])
+            hi = int(res.values.get("end") or lo)
+            spans.append(Span(lo, hi, res))
+            if hi < lo:
+                yield Problem(res.origin_of("end"), f"{_owned_label(res)}: end is before start")
+            elif vnets and not any(a <= lo and hi <= b for a, b in vnets):
+                yield Problem(
+                    res.origin,
+                    f"{_owned_label(res)}: not inside one of the guest VLAN ranges "
+                    f"of {describe(pn)} ({pn.values.get('vlan_ranges')})",
+                )
+        for a, b in overlaps(spans):
+            yield Problem(b.res.origin, f"{_vlans(b)} overlaps {_vlans(a)} at {a.res.origin}")
+        for a, b in _adjacent(spans):
+            if _owner_of(a.res) == _owner_of(b.res):
+                yield Problem(
+                    b.res.origin,
+                    f"{_vlans(b)} follows {_vlans(a)} at {a.res.origin} with the same "
+                    f"owner; CloudStack merges them into one range: write start {a.lo}, "
+                    f"end {b.hi}",
+                )
+
+
+def _vlans(span: Span) -> str:
+    return f"dedicated VLAN range {span.lo}-{span.hi} ({'/'.join(span.res.key.path[:-1])})"
+
+
+def _adjacent(spans: list[Span]) -> Iterator[tuple[Span, Span]]:
+    ordered = sorted(spans, key=lambda s: (s.lo, s.hi))
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a.hi + 1 == b.lo:
+            yield a, b
+
+
+NETWORK_DEPTH_RULES: tuple[Rule, ...] = (
+    shared_network_zones,
+    shared_network_values,
+    shared_network_providers,
+    shared_network_ranges,
+    ipv6_values,
+    ipv6_ranges_disjoint,
+    ipv6_prefixes,
+    owners,
+    public_range_dedications,
+    nested_dedications,
+    dedicated_vlan_ranges,
+)
+
+
 INFRA_RULES: tuple[Rule, ...] = (
     infra_names_without_case,
     detail_secrets,
@@ -1212,5 +1809,6 @@ RULES = (
     setting_categories,
     setting_values,
     setting_values_as_listed,
+    *NETWORK_DEPTH_RULES,
     *INFRA_RULES,
 )

@@ -77,6 +77,56 @@ def cidr(value: Any) -> str:
         raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({exc})") from None
 
 
+def ipv6(value: Any) -> str:
+    """An IPv6 address in ipaddress's compressed form: the server stores the text as sent
+    (VlanVO ip6Gateway), so 2001:DB8::1 and 2001:db8:0::1 are compared as one address."""
+    try:
+        return ipaddress.IPv6Address(str(value).strip()).compressed
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid IPv6 address") from None
+
+
+def ipv6_cidr(value: Any) -> str:
+    """An IPv6 network in CIDR notation, compressed; host bits must be zero."""
+    text = str(value).strip()
+    if "/" not in text:
+        raise ValueError(f"{value!r} is not an IPv6 CIDR (write 2001:db8:1::/64)")
+    try:
+        return ipaddress.IPv6Network(text).compressed
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid IPv6 CIDR ({exc})") from None
+
+
+ipv6_prefix = ipv6_cidr  # a guest IPv6 prefix (createGuestNetworkIpv6Prefix prefix): same form
+
+
+def vlan_id(value: Any) -> int:
+    """One VLAN id, as a number (a dedicated guest VLAN range's start and end). The bounds
+    depend on the physical network's isolation method: validate checks them."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a VLAN id")
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValueError(f"{value!r} is not a VLAN id (a number)")
+    return int(text)
+
+
+def vlan_key(value: Any) -> str:
+    """A VLAN id as an identity (a dedicated guest VLAN range is known by its first VLAN)."""
+    return str(vlan_id(value))
+
+
+def domain_path(value: Any) -> str:
+    """A domain by its path from ROOT, as CloudStack prints it (ROOT/customers/acme,
+    ApiResponseHelper.getPrettyDomainPath): `ROOT` then non-empty names, one `/` apart.
+    Written as the server spells ROOT (its name is stored as ROOT); a trailing `/` is dropped."""
+    text = str(value).strip().rstrip("/") if not isinstance(value, dict | list) else ""
+    parts = text.split("/")
+    if parts[0] != "ROOT" or any(not p.strip() or p != p.strip() for p in parts[1:]):
+        raise ValueError(f"{value!r} is not a domain path (write ROOT or ROOT/customers/acme)")
+    return text
+
+
 def boolean(value: Any) -> bool:
     """true/false as YAML, Marvin ("True", "true") and CloudStack write it."""
     if isinstance(value, bool):

@@ -372,6 +372,26 @@ OFFERINGS = (
 )
 
 
+# The provider of each service of the default offerings (ConfigurationServerImpl
+# .createDefaultNetworkOfferings, CS:980-1035: Dhcp, Dns and UserData by the VirtualRouter,
+# SecurityGroup by the SecurityGroupProvider, the rest of the EIP/ELB offering by Netscaler).
+# Kept beside the rows, not in them: listNetworkOfferings answers as it always has.
+_PROVIDER = {"SecurityGroup": "SecurityGroupProvider", "StaticNat": "Netscaler", "Lb": "Netscaler"}
+
+
+def offering_providers(offering: dict[str, Any]) -> dict[str, str]:
+    """Service -> provider of a seeded offering (NetworkOfferingServiceMapVO rows), in the
+    offering's service order; the isolated offering's services are all the VirtualRouter's."""
+    services = [str(s.get("name")) for s in offering.get("service") or []]
+    netscaler = offering.get("name") == "DefaultSharedNetscalerEIPandELBNetworkOffering"
+    return {
+        s: _PROVIDER.get(s, "VirtualRouter")
+        if s == "SecurityGroup" or netscaler
+        else "VirtualRouter"
+        for s in services
+    }
+
+
 def seed(store: Store) -> None:
     """Fill a new store with CloudStack's default network offerings (settings need no rows:
     their defaults are declared)."""

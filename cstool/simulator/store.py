@@ -47,6 +47,14 @@ TABLES = (
     "storagepool",  # _host, _path
     "imagestore",  # _role: Image or ImageCache
     "volume",  # poolid, vmid, state
+    # tenancy and dedication (issue 14); seeded rows carry _seq 0 and take no id from seq
+    "domain",  # _dbid
+    "account",  # _dbid
+    "project",  # _dbid, _account (the id of its project account)
+    "dedicated",  # _kind (zone/pod/cluster/host), _resource, domainid, accountid, affinitygroupid
+    "affinitygroup",  # ExplicitDedication groups of dedications: domainid, accountid
+    "guestvlanmap",  # _pn, _start, _end, _account, _dbid
+    "ipv6prefix",  # zoneid, prefix, created (as listed)
 )
 
 

@@ -32,7 +32,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from cstool import apispec
-from cstool.simulator.commands import COMMANDS, ApiRefusal, P, ParamError
+from cstool.simulator.commands import COMMANDS, ApiRefusal, P, ParamError, tenancy
 from cstool.simulator.commands.compute import tick
 from cstool.simulator.commands.core import setting
 from cstool.simulator.settings import seed
@@ -168,7 +168,7 @@ def _class_name(command: str) -> str:
 # --- faults ------------------------------------------------------------------------------
 
 _FAULT = re.compile(
-    r"^(?P<cmd>[A-Za-z*]+)(?:#(?P<nth>\d+))?:"
+    r"^(?P<cmd>[A-Za-z0-9*]+)(?:#(?P<nth>\d+))?:"
     r"(?P<action>latency|error|job-time|job|drop|lose|throttle|connect-time|host-state|"
     r"maint-polls|maint-error)(?:=(?P<value>.+))?$"
 )
@@ -300,6 +300,7 @@ class Simulator:
         try:
             with self.store.transaction():
                 seed(self.store)
+                tenancy.seed(self.store)  # ROOT, system, admin: fixed ids, none from the sequence
             self.store.flush()
             self.keys = dict(keys or {})
             self.faults = Faults(faults)
@@ -364,6 +365,24 @@ class Simulator:
     def close(self) -> None:
         """Save what is pending and unlock the state file."""
         self.store.close()
+
+    # --- owners a test or `sim serve` gives (cstool references them, never creates them) --
+
+    def add_domain(self, path: str) -> str:
+        """The domain at `path` (ROOT/a/b), created with its parents when missing; its id.
+        Given owners take fixed ids, none from the id sequence."""
+        with self.store.transaction() as store:
+            return str(tenancy.add_domain(store, path)["id"])
+
+    def add_account(self, path: str, name: str) -> str:
+        """A user account `name` in the domain at `path` (created when missing); its id."""
+        with self.store.transaction() as store:
+            return str(tenancy.add_account(store, path, name)["id"])
+
+    def add_project(self, path: str, name: str) -> str:
+        """A project `name` in the domain at `path`, with its project account; its id."""
+        with self.store.transaction() as store:
+            return str(tenancy.add_project(store, path, name)["id"])
 
     @property
     def calls(self) -> Counter[str]:

@@ -10,7 +10,7 @@ no cs.
 
 from __future__ import annotations
 
-from cstool.model.kinds import compute, network, settings, storage
+from cstool.model.kinds import compute, network, settings, storage, tenancy
 from cstool.model.kinds.base import NO_DEFAULT, Field, Kind, Need, Read, default_of
 
 __all__ = ["KINDS", "NO_DEFAULT", "Field", "Kind", "Need", "Read", "children_of", "default_of"]
@@ -29,7 +29,9 @@ def _table(*planes: tuple[Kind, ...]) -> dict[str, Kind]:
     return table
 
 
-KINDS: dict[str, Kind] = _table(settings.KINDS, network.KINDS, compute.KINDS, storage.KINDS)
+KINDS: dict[str, Kind] = _table(
+    settings.KINDS, network.KINDS, compute.KINDS, storage.KINDS, tenancy.KINDS
+)
 
 
 def children_of(kind: str | None) -> list[Kind]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 from cstool.model import jsontypes as jt
 from cstool.model import values as v
@@ -64,6 +64,10 @@ class Lowering(Protocol[ResT, CallT_co]):
     """What a lowering hook builds its calls with (plan.Builder). Keys are typed Any for the
     reason StateLike gives."""
 
+    @property
+    def desired(self) -> StateLike: ...  # the configuration being planned
+    @property
+    def live(self) -> StateLike: ...  # the cloud as read
     def ref(self, key: Any) -> object: ...  # the id of the resource at `key`, at apply time
     def var(self, name: str) -> object: ...  # an id an earlier call of the step bound
     def key(self, kind: str, path: tuple[str, ...]) -> KeyLike: ...
@@ -233,6 +237,16 @@ class KeyDefault(Protocol):
     def __call__(self, values: Mapping[str, Any], /) -> str: ...
 
 
+class DisplacedBy(Protocol):
+    """Whether the live resource `live` stands in the way of creating `desired` (another
+    resource of the kind, of another identity), so it is deleted before that create."""
+
+    def __call__(self, live: ResourceLike, desired: ResourceLike, /) -> bool: ...
+
+
+Owner = Literal["domain", "account", "project"]
+
+
 class Match(Protocol):
     """Whether `other` is one of the resources the resource at `key` needs."""
 
@@ -276,6 +290,14 @@ class Field:
     # what of the value is compared with the live one (a pool URL without its user name,
     # which the server never returns); None: the whole value
     compare_as: Parse | None = None
+    # the field names an owner of the resource (a domain path, an account or project name),
+    # a reference to a domain, account or project the cloud has: checked against the live
+    # ones at plan time. A live value may read "id:<uuid>" until the owners are resolved
+    owner: Owner | None = None
+    # what the server holds when the field was never sent (a public range not for system
+    # VMs): export leaves it out, while a config that omits the field leaves it unmanaged
+    # (unlike `default`, it is never sent)
+    server_default: Any = NO_DEFAULT
 
     def params(self, value: Any) -> Params:
         """Request parameters for this field's value."""
@@ -360,7 +382,9 @@ class Kind:
     delete: str | None = None
     parent_param: str | None = None  # the create parameter naming the parent
     create_params: Mapping[str, Any] = field(default_factory=dict)
-    style: str = "list"  # "list" of mappings, or "map" of key -> the single field
+    # "list" of mappings, "map" of key -> the single field, or "one": a single mapping (or
+    # `false`, an absent one) under the container, whose identity is the container's name
+    style: str = "list"
     finish_phase: int | None = None  # phase of the step that sets deferred fields on create
     auto_created: bool = False  # CloudStack makes these itself: extras are never unmanaged
     first_created_by_parent: bool = False  # the first one comes with the parent's create
@@ -404,6 +428,22 @@ class Kind:
     create_needs: CreateNeeds | None = None
     create_verb: str = "create"
     rotate: Rotate | None = None  # how its secrets are sent again (None: they cannot be)
+    # managed only under a parent whose YAML writes the container (even as [] or false):
+    # elsewhere live ones are neither drift nor unmanaged, and they are not listed
+    written_opt_in: bool = False
+    # an object cstool refers to and never manages (a domain, an account): implicit, never
+    # planned, read only when a desired state names an owner (State.owners)
+    reference: bool = False
+    # its steps come after its parent's finishing step, which does not wait for them (a
+    # dedicated guest VLAN range needs the vnet range the physical network's finish sets)
+    after_parent_finish: bool = False
+    # (live, desired): a live one in the way of creating a desired one of another identity
+    # (an overlap the server refuses) is deleted first
+    displaced_by: DisplacedBy | None = None
+    # the identity and fields of its first child (the kind it creates with itself,
+    # first_created_by_parent) that an entry may write on itself instead of in the child's
+    # list: a shared network's start/end (createNetwork startip/endip)
+    inline_first: tuple[str, ...] = ()
     doc: str = ""
 
     @property

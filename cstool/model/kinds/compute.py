@@ -580,7 +580,7 @@ SYSTEM_VM = Kind(
     container="",
     key="name",
     key_parse=v.text,
-    phase=129,
+    phase=130,  # never created: only its deletes are placed, after the zone's tear-down disable
     implicit=True,
     auto_created=True,
     torn_down_with_parent=True,
@@ -597,13 +597,18 @@ SYSTEM_VM = Kind(
     ),
     delete="destroySystemVm",
     # deletes only: a system VM goes before the pools, hosts and stores it runs on
-    # (StorageManagerImpl.deleteDataStoreInternal refuses a pool with its volumes)
+    # (StorageManagerImpl.deleteDataStoreInternal refuses a pool with its volumes), and
+    # before the zone's shared guest networks, whose addresses it holds: deleteNetwork
+    # removes the network's ranges (NetworkOrchestrator.destroyNetwork,
+    # deleteVlansInNetwork :3530-3545), which fails on allocated addresses ("Failed to delete
+    # network ...; was unable to cleanup corresponding ip ranges", :3453-3456)
     needs=(
         Need("primary_storage", anywhere),
         Need("zone_primary_storage", anywhere),
         Need("host", anywhere),
         Need("image_store", anywhere),
         Need("staging_store", anywhere),
+        Need("shared_network", anywhere),
     ),
     doc="the zone's system VMs (secondary storage VM, console proxy): never managed",
 )

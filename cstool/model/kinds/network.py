@@ -48,6 +48,25 @@ def _read_pair(first: str, second: str) -> FromApi:
     return read
 
 
+def _read_ipv6_pair(first: str, second: str) -> FromApi:
+    def read(obj: Mapping[str, Any]) -> Any:
+        got = tuple(v.ipv6(obj[k]) for k in (first, second) if obj.get(k))
+        return got or None
+
+    return read
+
+
+def _first_of(key: str, parse: Any) -> FromApi:
+    """The first of a comma-joined answer: a shared network lists every subnet of its ranges
+    joined (ApiResponseHelper.createNetworkResponse), its own one first."""
+
+    def read(obj: Mapping[str, Any]) -> Any:
+        raw = str(obj.get(key) or "").split(",")[0].strip()
+        return parse(raw) if raw else None
+
+    return read
+
+
 def _label_params(labels: Mapping[str, str]) -> Params:
     # updateTrafficType clears a label when sent an empty string
     return {f"{hv}networklabel": label for hv, label in labels.items()}
@@ -111,6 +130,74 @@ def _range_fields(gateway_replace: bool, end_replace: bool = False) -> tuple[Fie
             json_type=jt.NETMASK,
             doc="netmask of the range's subnet (255.255.255.0 or 24)",
         ),
+    )
+
+
+def _no_ipv6_yet(old: Any, new: Any) -> bool:
+    """updateVlanIpRange refuses IPv6 values on a range created without IPv6 ("IPv6 is not
+    support in this IP range.", ConfigurationManagerImpl.updateVlanAndPublicIpRange:5638-5642):
+    adding IPv6 to a range is a replace."""
+    return old is None and new is not None
+
+
+def _end_v6_default(values: Mapping[str, Any], _zone: Mapping[str, Any]) -> Any:
+    """The server takes a missing IPv6 end as the start (ConfigurationManagerImpl
+    .createVlanAndPublicIpRange:4853-4856, NetworkServiceImpl.createGuestNetwork:1647-1648);
+    None (no default) without a start."""
+    return values.get("start_v6")
+
+
+def _ipv6_fields(span_only: bool = False) -> tuple[Field, ...]:
+    """The IPv6 half of a dual-stack range: its prefix (public ranges) and its span."""
+    prefix = (
+        Field(
+            "ip6_gateway",
+            v.ipv6,
+            api="ip6gateway",
+            replace_if=_no_ipv6_yet,
+            json_type=jt.IPV6,
+            doc="IPv6 gateway of the range (with ip6_cidr)",
+        ),
+        Field(
+            "ip6_cidr",
+            v.ipv6_cidr,
+            api="ip6cidr",
+            replace_if=_no_ipv6_yet,
+            json_type=jt.IPV6_CIDR,
+            doc="IPv6 prefix of the range, /64 or shorter (with ip6_gateway)",
+        ),
+    )
+    span = (
+        Field(
+            "start_v6",
+            v.ipv6,
+            api="startipv6",
+            json_type=jt.IPV6,
+            doc="first IPv6 address of the range",
+        ),
+        Field(
+            "end_v6",
+            v.ipv6,
+            api="endipv6",
+            default=_end_v6_default,
+            json_type=jt.IPV6,
+            doc="last IPv6 address (defaults to start_v6)",
+        ),
+    )
+    return span if span_only else prefix + span
+
+
+def _public_ipv6_update_unsafe(want: ResourceLike, have: ResourceLike, live: StateLike) -> str:
+    """Every updateVlanIpRange of a range with IPv6 re-checks its IPv6 half, whatever was
+    sent, and for a public range accepts only a /64 prefix ("The cidr size of IPv6 network
+    must be 64 bits!", ConfigurationManagerImpl.updateVlanAndPublicIpRange:5662-5665,
+    updateVlanAndIpv6Range:5757-5760): a dual-stack range with a shorter prefix is replaced."""
+    cidr = have.values.get("ip6_cidr")
+    if cidr is None or str(cidr).endswith("/64"):
+        return ""
+    return (
+        f"updateVlanIpRange re-checks a public range's IPv6 prefix on every update and "
+        f"accepts only /64, and this range's is {cidr}"
     )
 
 
@@ -265,6 +352,226 @@ def _guest_range_create(plan: Lowering[ResT, CallT], res: ResT, _first: ResT | N
     return [plan.call("createVlanIpRange", params, creates=res.key)]
 
 
+# --- shared guest networks of Advanced zones with security groups, their ranges ------------
+
+SHARED_OFFERING = "DefaultSharedNetworkOfferingWithSGService"
+
+
+def _shared_network_create(
+    plan: Lowering[ResT, CallT], res: ResT, first: ResT | None
+) -> list[CallT]:
+    """createNetwork makes the network and its first range in one transaction
+    (NetworkServiceImpl.createGuestNetwork:2337-2341): the first range's addresses go with
+    it. No acltype: a root admin's shared network is Domain-wide (NetworkServiceImpl
+    :1983-1996). The physical network is always named (NetworkModelImpl
+    .findPhysicalNetworkId:1209-1247 would pick one by tags)."""
+    vals = res.values
+    params: dict[str, Any] = {
+        "zoneid": plan.ref(res.key.parent()),
+        "name": res.key.path[-1],
+        "displaytext": res.key.path[-1],
+        "networkofferingid": plan.var("offering"),
+        "vlan": vals.get("vlan"),
+        "gateway": vals.get("gateway"),
+        "netmask": vals.get("netmask"),
+        "ip6gateway": vals.get("ip6_gateway"),
+        "ip6cidr": vals.get("ip6_cidr"),
+    }
+    pn = vals.get("physical_network")
+    if pn is not None:
+        params["physicalnetworkid"] = plan.ref(
+            plan.key("physical_network", (*res.key.path[:-1], pn))
+        )
+    if first is not None:
+        fv = first.values
+        params.update(
+            startip=first.key.path[-1],
+            endip=fv.get("end") or first.key.path[-1],
+            startipv6=fv.get("start_v6"),
+            endipv6=fv.get("end_v6"),
+        )
+    return [
+        plan.call("listNetworkOfferings", {"name": vals.get("offering")}, bind="offering"),
+        plan.call("createNetwork", params, creates=res.key),
+    ]
+
+
+def _shared_range_create(
+    plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None
+) -> list[CallT]:
+    """createVlanIpRange on the network (ConfigurationManagerImpl.createVlanAndPublicIpRange
+    :5001-5013): its VLAN is the network's (the written one is only checked), and without a
+    gateway the range is on the network's subnet (CM:5152-5186). An IPv6 span is kept only
+    with the network's ip6gateway and ip6cidr sent beside it (CM:4840, CM:5244; both or
+    neither, CM:5025-5027, equal to the network's, CM:5212-5219)."""
+    vals = res.values
+    start = res.key.path[-1]
+    network = plan.desired_parent(res).values
+    with_v6 = vals.get("start_v6") is not None
+    params = {
+        "networkid": plan.ref(res.key.parent()),
+        "forvirtualnetwork": False,
+        "startip": start,
+        "endip": vals.get("end") or start,
+        "gateway": vals.get("gateway"),
+        "netmask": vals.get("netmask"),
+        "ip6gateway": network.get("ip6_gateway") if with_v6 else None,
+        "ip6cidr": network.get("ip6_cidr") if with_v6 else None,
+        "startipv6": vals.get("start_v6"),
+        "endipv6": vals.get("end_v6"),
+    }
+    return [plan.call("createVlanIpRange", params, creates=res.key)]
+
+
+def _network_vlan(obj: Mapping[str, Any]) -> Any:
+    """A shared network's VLAN: `vlan` (listed to root admins only, ApiResponseHelper
+    .createNetworkResponse:2590-2601), else the broadcast URI (vlan://31)."""
+    raw = obj.get("vlan") or obj.get("broadcasturi")
+    return v.vlan(raw) if raw else None
+
+
+def _is_shared_sg(obj: Mapping[str, Any]) -> bool:
+    """A zone-wide shared network: Domain ACL (a root admin's, NetworkServiceImpl:1983-1996);
+    an account's shared network is tenant networking, not infrastructure."""
+    return str(obj.get("acltype") or "").lower() == "domain"
+
+
+def _advanced_sg(zone: ResourceLike) -> bool:
+    return zone.values.get("network_type") == "Advanced" and bool(
+        zone.values.get("security_groups")
+    )
+
+
+def _is_network_range(obj: Mapping[str, Any]) -> bool:
+    """A range of a shared network: not public, not a Basic pod's guest range."""
+    return not _is_public(obj) and not obj.get("podid") and bool(obj.get("networkid"))
+
+
+# --- owners: a domain by its path, an account or project by name in it ----------------------
+
+
+def owner_fields(project: bool) -> tuple[Field, ...]:
+    """`domain` (a path), `account` and, where the API takes one, `project`: who a resource is
+    dedicated to. Changing the owner is a replace: the server has no re-dedicate (release,
+    then dedicate). Read: `domainpath` (4.19.2+) else the domain's id, resolved later."""
+    out: tuple[Field, ...] = (
+        Field(
+            "domain",
+            v.domain_path,
+            from_api=lambda o: o.get("domainpath") or _id_of(o.get("domainid")),
+            required=True,
+            replace=True,
+            owner="domain",
+            json_type=jt.DOMAIN_PATH,
+            doc="the owner's domain, by its path: ROOT or ROOT/customers/acme",
+        ),
+        Field(
+            "account",
+            v.text,
+            from_api=lambda o: None if o.get("projectid") else o.get("account") or None,
+            replace=True,
+            owner="account",
+            json_type=jt.TEXT,
+            doc="the owner account, in the domain (none: the whole domain)",
+        ),
+    )
+    if project:
+        out += (
+            Field(
+                "project",
+                v.text,
+                from_api=lambda o: o.get("project") or None,
+                replace=True,
+                owner="project",
+                json_type=jt.TEXT,
+                doc="the owner project, in the domain (instead of an account)",
+            ),
+        )
+    return out
+
+
+def _id_of(uuid: Any) -> str | None:
+    """A live owner known only by its id until the reference kinds resolve it."""
+    return f"id:{uuid}" if uuid else None
+
+
+def owner_refs(plan: Lowering[ResT, CallT], values: Mapping[str, Any]) -> Params:
+    """domainid, and account or projectid, of an owner: ids the applier resolves from the
+    reference kinds (domain by path; account and project by domain path and name)."""
+    domain = values["domain"]
+    params: dict[str, Any] = {"domainid": plan.ref(plan.key("domain", (domain,)))}
+    if values.get("project"):
+        params["projectid"] = plan.ref(plan.key("project", (domain, values["project"])))
+    elif values.get("account"):
+        params["account"] = values["account"]
+    return params
+
+
+# --- guest VLAN ranges dedicated to an account or project ----------------------------------
+
+
+def _vlan_end_default(values: Mapping[str, Any], _zone: Mapping[str, Any]) -> Any:
+    """A single VLAN is the range start-start (the server's n-n form, NetworkServiceImpl
+    .dedicateGuestVlanRange:4859-4862)."""
+    return v.vlan_id(values["start"])
+
+
+def _vlan_span(res: ResourceLike) -> tuple[int, int]:
+    start = int(res.key.path[-1])
+    return start, int(res.values.get("end") or start)
+
+
+def _dedicated_vlan_create(
+    plan: Lowering[ResT, CallT], res: ResT, _first: ResT | None
+) -> list[CallT]:
+    start, end = _vlan_span(res)
+    params = {
+        "physicalnetworkid": plan.ref(res.key.parent()),
+        "vlanrange": f"{start}-{end}",
+        **owner_refs(plan, res.values),
+    }
+    return [plan.call("dedicateGuestVlanRange", params, creates=res.key)]
+
+
+def _dedicated_vlan_grow(
+    plan: Lowering[ResT, CallT],
+    res: ResT,
+    live: ResT | None,
+    changed: Mapping[str, tuple[Any, Any]],
+) -> list[CallT]:
+    """A grown end dedicates the extra VLANs to the same owner: the server merges them into
+    the range's row (NetworkServiceImpl.dedicateGuestVlanRange:4921-4945)."""
+    assert live is not None  # an update is of a live resource
+    _, old_end = _vlan_span(live)
+    _, new_end = _vlan_span(res)
+    params = {
+        "physicalnetworkid": plan.ref(res.key.parent()),
+        "vlanrange": f"{old_end + 1}-{new_end}",
+        **owner_refs(plan, res.values),
+    }
+    return [plan.call("dedicateGuestVlanRange", params)]
+
+
+def _vlan_overlaps(live: ResourceLike, desired: ResourceLike) -> bool:
+    """A live dedicated range over VLANs a desired one of another start wants: the server
+    refuses the dedication while it is there (NetworkServiceImpl.dedicateGuestVlanRange
+    :4890-4899), so it is released first."""
+    if live.key == desired.key:
+        return False
+    (a, b), (c, d) = _vlan_span(live), _vlan_span(desired)
+    return a <= d and c <= b
+
+
+def _vlan_start_of(obj: Mapping[str, Any]) -> str:
+    """A listed dedicated range's identity: the start of its `guestvlanrange` (500-549)."""
+    return str(int(str(obj["guestvlanrange"]).split("-")[0]))
+
+
+def _vlan_end_of(obj: Mapping[str, Any]) -> Any:
+    text = str(obj.get("guestvlanrange") or "")
+    return int(text.partition("-")[2] or text) if text else None
+
+
 # --- the management-range list inside a listPods answer --------------------------------
 
 
@@ -360,6 +667,14 @@ ZONE = Kind(
             clear="",  # ConfigurationManagerImpl.editZone stores internaldns2 "" as sent
             json_type=jt.some(jt.IPV4, 2, min_items=1),
             doc="1-2 IPv4 addresses (internaldns1, internaldns2)",
+        ),
+        Field(
+            "ip6_dns",
+            v.str_list(2, v.ipv6, min_items=1),
+            to_api=_pair("ip6dns1", "ip6dns2"),
+            from_api=_read_ipv6_pair("ip6dns1", "ip6dns2"),
+            json_type=jt.some(jt.IPV6, 2, min_items=1),
+            doc="1-2 IPv6 DNS servers (ip6dns1, ip6dns2): needed for IPv6 on shared networks",
         ),
         Field(
             "domain",
@@ -593,9 +908,14 @@ POD = Kind(
     update="updatePod",
     delete="deletePod",
     parent_param="zoneid",
-    # needs nothing but its zone: ConfigurationManagerImpl.createPod looks only at the zone
-    # (checkPodAttributes: the zone's other pods, its public ranges and check.pod.cidrs),
-    # nothing of its physical networks, so pods are made while the networks come up
+    # needs nothing else of its zone: ConfigurationManagerImpl.createPod looks only at the
+    # zone (checkPodAttributes: the zone's other pods, its public ranges and
+    # check.pod.cidrs), nothing of its physical networks, so pods are made while the
+    # networks come up. But it refuses a management range over any IP of the zone
+    # (ConfigurationManagerImpl.createPod:1784, checkOverlapPrivateIpRange:2780-2791), which
+    # catches an overlap with a shared network only once the network's IPs exist: shared
+    # networks come first, as in deployDataCenter.createZones:801-834
+    needs=(Need("shared_network", anywhere),),
     lower_create=_pod_create,
     doc="pods of the zone, each with its management subnet",
 )
@@ -667,10 +987,20 @@ PUBLIC_RANGE = Kind(
             json_type=jt.VLAN,
             doc="VLAN id 1-4094 or untagged (the default)",
         ),
+        Field(
+            "for_system_vms",
+            v.boolean,
+            api="forsystemvms",
+            server_default=False,
+            json_type=BOOL,
+            doc="reserve the range for system VMs (updateVlanIpRange forsystemvms, 4.16+)",
+        ),
+        *_ipv6_fields(),
     ),
     read=Read(
         "listVlanIpRanges", "vlaniprange", key_api="startip", parent_id="zoneid", accept=_is_public
     ),
+    replace_when=_public_ipv6_update_unsafe,
     create="createVlanIpRange",
     update="updateVlanIpRange",
     delete="deleteVlanIpRange",
@@ -820,7 +1150,217 @@ ZONE_DETAIL = Kind(
     doc="zone details: name -> value (updateZone details, merged; never removed)",
 )
 
+IPV6_PREFIX = Kind(
+    name="ipv6_prefix",
+    parent="zone",
+    container="ipv6_prefixes",
+    key="prefix",
+    key_parse=v.ipv6_prefix,
+    phase=27,
+    written_opt_in=True,
+    fields=(),
+    read=Read(
+        "listGuestNetworkIpv6Prefixes",
+        "guestnetworkipv6prefix",
+        key_api="prefix",
+        parent_id="zoneid",
+    ),
+    create="createGuestNetworkIpv6Prefix",
+    delete="deleteGuestNetworkIpv6Prefix",
+    parent_param="zoneid",
+    doc="guest IPv6 prefixes of the zone (4.17+), /64 or shorter",
+)
+
+DEDICATED_VLAN_RANGE = Kind(
+    name="dedicated_vlan_range",
+    parent="physical_network",
+    container="dedicated_vlan_ranges",
+    key="start",
+    key_parse=v.vlan_key,
+    phase=62,
+    written_opt_in=True,
+    fields=(
+        Field(
+            "end",
+            v.vlan_id,
+            from_api=_vlan_end_of,
+            default=_vlan_end_default,
+            # growing dedicates the extra VLANs into the same row; the server cannot shrink one
+            replace_if=lambda old, new: old is not None and new < old,
+            json_type=jt.VLAN_ID,
+            doc="last VLAN of the range (defaults to start)",
+        ),
+        *owner_fields(project=True),
+    ),
+    read=Read(
+        "listDedicatedGuestVlanRanges",
+        "dedicatedguestvlanrange",
+        key_api="guestvlanrange",
+        per_parent="physicalnetworkid",
+        key_from=_vlan_start_of,
+    ),
+    create="dedicateGuestVlanRange",
+    update="dedicateGuestVlanRange",
+    delete="releaseDedicatedGuestVlanRange",
+    # NetworkServiceImpl.dedicateGuestVlanRange reads the physical network's rows and merges
+    # into them without a lock: two at once on one physical network can lose a merge
+    serial=True,
+    # the vnet range it must lie in (NetworkServiceImpl:4870-4886) is set by the physical
+    # network's finishing updatePhysicalNetwork vlan
+    after_parent_finish=True,
+    displaced_by=_vlan_overlaps,
+    lower_create=_dedicated_vlan_create,
+    lower_update=_dedicated_vlan_grow,
+    doc="guest VLAN ranges of the physical network dedicated to an account or project",
+)
+
+SHARED_NETWORK = Kind(
+    name="shared_network",
+    parent="zone",
+    container="guest_networks",
+    key="name",
+    key_parse=v.text,
+    phase=72,
+    written_opt_in=True,
+    fields=(
+        Field(
+            "offering",
+            v.text,
+            api="networkofferingname",
+            default=SHARED_OFFERING,
+            replace=True,
+            json_type=jt.TEXT,
+            doc=f"network offering name (default {SHARED_OFFERING})",
+        ),
+        Field(
+            "physical_network",
+            v.text,
+            write_only=True,
+            json_type=jt.TEXT,
+            doc="its physical network (default: the zone's only one with Guest traffic)",
+        ),
+        Field(
+            "vlan",
+            v.vlan,
+            from_api=_network_vlan,
+            required=True,
+            replace=True,
+            json_type=jt.VLAN,
+            doc="VLAN id 1-4094 or untagged, outside the physical network's guest VLANs",
+        ),
+        Field(
+            "gateway",
+            v.ipv4,
+            from_api=_first_of("gateway", v.ipv4),
+            required=True,
+            replace=True,
+            json_type=jt.IPV4,
+            doc="gateway of the network's subnet",
+        ),
+        Field(
+            "netmask",
+            v.netmask,
+            from_api=_first_of("netmask", v.netmask),
+            required=True,
+            replace=True,
+            json_type=jt.NETMASK,
+            doc="netmask of the network's subnet",
+        ),
+        Field(
+            "ip6_gateway",
+            v.ipv6,
+            from_api=_first_of("ip6gateway", v.ipv6),
+            replace=True,
+            json_type=jt.IPV6,
+            doc="IPv6 gateway (with ip6_cidr; the zone needs ip6_dns)",
+        ),
+        Field(
+            "ip6_cidr",
+            v.ipv6_cidr,
+            from_api=_first_of("ip6cidr", v.ipv6_cidr),
+            replace=True,
+            json_type=jt.IPV6_CIDR,
+            doc="IPv6 prefix of the network",
+        ),
+    ),
+    read=Read(
+        "listNetworks",
+        "network",
+        key_api="name",
+        parent_id="zoneid",
+        params={"listall": True, "type": "Shared"},
+        accept=_is_shared_sg,
+        parent_accept=_advanced_sg,
+    ),
+    create="createNetwork",
+    delete="deleteNetwork",
+    # NetworkOrchestrator.createGuestNetwork refuses a physical network that is not Enabled
+    # (NO:2758-2770), and the offering's providers must be enabled on it
+    # (NetworkOrchestrator.checkServicesProvidersEnabled via NetworkServiceImpl:1751,
+    # NO:4400-4427)
+    needs=(Need("physical_network", anywhere), Need("provider", anywhere)),
+    lower_create=_shared_network_create,
+    inline_first=("start", "end", "start_v6", "end_v6"),
+    doc="zone-wide shared guest networks of an Advanced zone with security groups",
+)
+
+SHARED_NETWORK_RANGE = Kind(
+    name="shared_network_range",
+    address_range=True,
+    parent="shared_network",
+    container="ranges",
+    key="start",
+    key_parse=v.ipv4,
+    phase=73,
+    first_created_by_parent=True,
+    fields=(
+        Field(
+            "end", v.ipv4, api="endip", json_type=jt.IPV4, doc="last address (defaults to start)"
+        ),
+        Field(
+            "gateway",
+            v.ipv4,
+            api="gateway",
+            replace=True,
+            json_type=jt.IPV4,
+            doc="gateway of another subnet (default: the network's)",
+        ),
+        Field(
+            "netmask",
+            v.netmask,
+            api="netmask",
+            replace=True,
+            json_type=jt.NETMASK,
+            doc="netmask of another subnet (default: the network's)",
+        ),
+        *_ipv6_fields(span_only=True),
+        Field(
+            "vlan",
+            v.vlan,
+            write_only=True,
+            json_type=jt.VLAN,
+            doc="the network's VLAN (checked, never sent: one VLAN per guest network)",
+        ),
+    ),
+    read=Read(
+        "listVlanIpRanges",
+        "vlaniprange",
+        key_api="startip",
+        parent_id="networkid",
+        accept=_is_network_range,
+    ),
+    create="createVlanIpRange",
+    update="updateVlanIpRange",
+    delete="deleteVlanIpRange",
+    lower_create=_shared_range_create,
+    doc="IP ranges of a shared network; the first comes with the network",
+)
+
 KINDS = (
+    IPV6_PREFIX,
+    DEDICATED_VLAN_RANGE,
+    SHARED_NETWORK,
+    SHARED_NETWORK_RANGE,
     ZONE_DETAIL,
     ZONE,
     PHYSICAL_NETWORK,

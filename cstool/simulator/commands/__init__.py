@@ -9,10 +9,14 @@ Never imports cstool.model or cstool.cloud: this is a second description of the 
 from cstool.simulator.commands import (  # noqa: F401
     compute,
     config,
+    dedication,
+    ipv6,
+    networks,
     physical,
     pods,
     ranges,
     storage,
+    tenancy,
     zones,
 )
 from cstool.simulator.commands.core import COMMANDS, ApiRefusal, Command, P, ParamError

@@ -38,6 +38,7 @@ from cstool.simulator.commands.core import (
     paged,
     setting,
 )
+from cstool.simulator.commands.dedicated_rows import drop_dedication
 from cstool.simulator.commands.zones import db_id, next_db_id
 from cstool.simulator.store import Store, public
 
@@ -299,6 +300,7 @@ def delete_cluster(store: Store, p: P) -> dict[str, Any]:
             "Cluster still has storage pools",
         )
     store.remove("cluster", cluster["id"])
+    drop_dedication(store, "cluster", cluster["id"])  # RM:1125-1128
     return {"success": True}
 
 
@@ -748,6 +750,7 @@ def delete_host(store: Store, p: P) -> dict[str, Any]:
     if store.rows("systemvm", hostid=host["id"]) and not p.boolean("forced"):
         raise ApiRefusal(530, "Failed to delete host")
     store.remove("host", host["id"])
+    drop_dedication(store, "host", host["id"])  # RM:1235-1238
     cluster = store.get("cluster", host.get("clusterid"))
     if cluster is not None and not store.rows("host", clusterid=cluster["id"]):
         cluster["_guid"] = None  # the last host releases the cluster's GUID

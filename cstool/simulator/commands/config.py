@@ -1,4 +1,4 @@
-"""Settings, and the networks and offerings a Basic zone needs.
+"""Settings and capabilities (networks and offerings: networks.py).
 
 Never imports cstool.model or cstool.cloud.
 """
@@ -15,8 +15,6 @@ from cstool.simulator.commands.core import (
     ApiRefusal,
     P,
     command,
-    filtered,
-    keyword,
     paged,
 )
 from cstool.simulator.settings import (
@@ -258,81 +256,7 @@ def reset_configuration(store: Store, p: P) -> dict[str, Any]:
     return {"configuration": _view(setting, global_value(store, name), label, encrypt=False)}
 
 
-# --- networks and offerings (what a Basic zone needs) ------------------------------------
-
-
-@command("listNetworkOfferings", list_key="networkoffering")
-def list_network_offerings(store: Store, p: P) -> dict[str, Any]:
-    rows = filtered(
-        store.rows("networkoffering"), p, "id", "name", "guestiptype", "state", "traffictype"
-    )
-    return paged(store, p, keyword(rows, p), "networkoffering")
-
-
-@command("createNetwork")
-def create_network(store: Store, p: P) -> dict[str, Any]:
-    name = p.required("name")
-    offering = p.row(store, "networkoffering", "networkofferingid")
-    zone = p.row(store, "zone", "zoneid")
-    pn = p.row(store, "physicalnetwork", "physicalnetworkid", required=False)
-    if pn is None:
-        pn = next(
-            (
-                x
-                for x in store.rows("physicalnetwork", zoneid=zone["id"])
-                if store.rows("traffictype", physicalnetworkid=x["id"], traffictype="Guest")
-            ),
-            None,
-        )
-    if pn is None:
-        raise ApiRefusal(
-            431, f"Unable to find physical network with Guest traffic in zone {zone['name']}"
-        )
-    if pn["state"] != "Enabled":
-        raise ApiRefusal(431, f"Specified physical network id is in incorrect state:{pn['state']}")
-    if offering["state"] != "Enabled":
-        raise ApiRefusal(431, f"Network offering {offering['name']} is not enabled")
-    net = store.add(
-        "network",
-        {
-            "name": name,
-            "displaytext": p.get("displaytext") or name,
-            "zoneid": zone["id"],
-            "zonename": zone["name"],
-            "networkofferingid": offering["id"],
-            "networkofferingname": offering["name"],
-            "type": offering["guestiptype"],
-            "traffictype": "Guest",
-            "physicalnetworkid": pn["id"],
-            "state": "Setup",
-            "broadcastdomaintype": "Native" if zone["networktype"] == "Basic" else "Vlan",
-            "acltype": "Domain",
-            "specifyipranges": True,
-            "canusefordeploy": True,
-            "issystem": False,
-            "isdefault": True,
-            "tags": [],
-            "account": "system",
-            "domain": "ROOT",
-        },
-    )
-    return {"network": public(net)}
-
-
-@command("deleteNetwork", mode="async")
-def delete_network(store: Store, p: P) -> dict[str, Any]:
-    net = p.row(store, "network", "id")
-    for r in store.rows("vlaniprange", networkid=net["id"]):
-        store.remove("vlaniprange", r["id"])
-    store.remove("network", net["id"])
-    return {"success": True}
-
-
-@command("listNetworks", list_key="network")
-def list_networks(store: Store, p: P) -> dict[str, Any]:
-    rows = [r for r in store.rows("network") if bool(r.get("_system")) == p.boolean("issystem")]
-    rows = filtered(rows, p, "id", "zoneid", "type", "traffictype", "physicalnetworkid")
-    return paged(store, p, keyword(rows, p), "network")
+# --- capabilities -------------------------------------------------------------------------
 
 
 @command("listCapabilities")

@@ -494,6 +494,7 @@ def update_physical_network(store: Store, p: P) -> dict[str, Any]:
             # allocated or dedicated to an account (getVnetsToremove), which the simulator's
             # networks never do
             new_vlan = vnet_string(vnet_ranges(store, zone, pn["id"], _methods(pn), ranges))
+            check_vnet_removal(store, pn, new_vlan)  # NS:4645-4655: not over a dedicated range
     if state:
         pn["state"] = state
     if tags is not None:
@@ -824,3 +825,30 @@ _element_commands(
     "listInternalLoadBalancerElements",
     "configureInternalLoadBalancerElement",
 )
+
+
+def check_vnet_removal(store: Store, pn: dict[str, Any], new_vlan: str | None) -> None:
+    """NS.getVnetsToremove (NS:4606-4660), for updatePhysicalNetwork `vlan`: the vnets the
+    new list drops, grouped into spans, are refused (431) when a span's first or last VLAN
+    lies in a dedicated range (only the ends are compared, as the server does)."""
+    old = {v for a, b in vnet_spans(pn.get("vlan")) for v in range(a, b + 1)}
+    new = {v for a, b in vnet_spans(new_vlan) for v in range(a, b + 1)}
+    removed = sorted(old - new)
+    if not removed or not new:
+        return
+    spans: list[list[int]] = []
+    for v in removed:
+        if spans and v == spans[-1][1] + 1:
+            spans[-1][1] = v
+        else:
+            spans.append([v, v])
+    for start, end in spans:
+        for m in store.rows("guestvlanmap", _pn=pn["id"]):
+            ds, de = m["_start"], m["_end"]
+            if ds <= start <= de or ds <= end <= de:
+                raise ApiRefusal(
+                    431,
+                    f"Vnet range {ds}-{de} is dedicated to an account. The specified range "
+                    f"{start}-{end} overlaps with the dedicated range  Please release the "
+                    "overlapping dedicated range before deleting the range",
+                )

@@ -30,6 +30,7 @@ from cstool.simulator.commands.core import (
     paged,
     setting,
 )
+from cstool.simulator.commands.dedicated_rows import drop_dedication
 from cstool.simulator.store import Store, public
 
 UNTAGGED = "untagged"  # com.cloud.dc.Vlan.UNTAGGED, HostPodVO's DefaultVlanForPodIpRange
@@ -529,6 +530,7 @@ def delete_pod(store: Store, p: P) -> dict[str, Any]:
     for row in store.rows("vlaniprange", podid=pod["id"]):
         store.remove("vlaniprange", row["id"])
     store.remove("pod", pod["id"])
+    drop_dedication(store, "pod", pod["id"])  # CM:1883-1886: its dedication row goes too
     return {"success": True}
 
 

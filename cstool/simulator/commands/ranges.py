@@ -2,7 +2,8 @@
 
 The VLAN ranges follow ConfigurationManagerImpl.createVlanAndPublicIpRange (the command's
 outer method and the inner one it calls through commitVlan) and updateVlanAndPublicIpRange;
-the storage ranges follow StorageNetworkManagerImpl. Only IPv4 ranges are simulated.
+the storage ranges follow StorageNetworkManagerImpl. A range has an IPv4 span and may have an
+IPv6 one too (dual stack); IPv6-only ranges are not simulated.
 
 The storage range commands catch every exception and fail their job with 530 and the
 exception's message (Create/Update/DeleteStorageNetworkIpRangeCmd.execute), so every refusal
@@ -13,6 +14,9 @@ Never imports cstool.model or cstool.cloud.
 
 from __future__ import annotations
 
+# Server sources cited by line, at apache/cloudstack 3d6cafe1936e: CM ConfigurationManagerImpl,
+# NM NetworkModelImpl, NU NetUtils, ARH ApiResponseHelper, CMD CreateVlanIpRangeCmd.
+import ipaddress
 import re
 from typing import Any
 
@@ -29,9 +33,11 @@ from cstool.simulator.commands.pods import (
     UriSyntax,
     broadcast_value,
     check_ip_range,
+    cidr_netmask,
     cidr_size,
     db_id,
     ip2long,
+    ip6_valid,
     ip_valid,
     java_int,
     java_split,
@@ -43,9 +49,9 @@ from cstool.simulator.commands.pods import (
     uri_parts,
     vlan_to_uri,
 )
+from cstool.simulator.commands.tenancy import ROOT_DOMAIN_ID, owner_fields
 from cstool.simulator.store import Store, public
 
-SYSTEM_DOMAIN_ID = "0b5ad0a8-0000-0000-0000-000000000001"
 BROADCAST_SCHEMES = {  # the schemes of Networks.BroadcastDomainType
     "vlan", "vs", "vnet", "storage", "lswitch", "mido", "pvlan", "vxlan", "vcs",
     "opendaylight", "tf", "nsx", "netris",
@@ -173,19 +179,113 @@ def _same_isolation_id(one: str | None, other: str | None) -> bool:
     return one.lower() == other.lower()
 
 
+# --- IPv6 -----------------------------------------------------------------------------------
+
+
+def ip6_standard(value: str | None) -> str | None:
+    """NU.standardizeIp6Address (CMD:180-199 and CreateNetworkCmd apply it to every IPv6
+    parameter): the address in its canonical text; an unreadable one is an
+    IllegalArgumentException (530)."""
+    if value is None:
+        return None
+    try:
+        return ipaddress.IPv6Address(value).compressed
+    except ValueError:
+        raise ApiRefusal(530, f"Invalid IPv6 address: {value}") from None
+
+
+def ip6_cidr_standard(value: str | None) -> str | None:
+    """NU.standardizeIp6Cidr (CMD:201-206): IPv6Network.fromString masks the address."""
+    if value is None:
+        return None
+    try:
+        return ipaddress.IPv6Network(value, strict=False).compressed
+    except ValueError:
+        raise ApiRefusal(530, f"Invalid IPv6 CIDR: {value}") from None
+
+
+def _ip6_network(cidr: str | None) -> ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.IPv6Network(cidr or "", strict=False)
+    except ValueError:
+        return None
+
+
+def _ip6_in(address: str | None, cidr: str | None) -> bool:
+    """NU.isIp6InNetwork: false for anything unreadable."""
+    net = _ip6_network(cidr)
+    return net is not None and ip6_valid(address) and ipaddress.IPv6Address(address) in net
+
+
+def check_ip6_parameters(
+    start: str | None, end: str | None, gateway: str | None, cidr: str | None
+) -> None:
+    """NM.checkIp6Parameters (NM:2396-2430), all 431."""
+    if not (gateway or "").strip() or not (cidr or "").strip():
+        raise ApiRefusal(
+            431, "ip6Gateway and ip6Cidr should be defined for an IPv6 network work properly"
+        )
+    if not ip6_valid(gateway):
+        raise ApiRefusal(431, "Invalid ip6Gateway")
+    if _ip6_network(cidr) is None:
+        raise ApiRefusal(431, "Invalid ip6cidr")
+    if not _ip6_in(gateway, cidr):
+        raise ApiRefusal(431, "ip6Gateway is not in ip6cidr indicated network!")
+    for value, name in ((start, "startIPv6"), (end, "endIPv6")):
+        if (value or "").strip():
+            if not ip6_valid(value):
+                raise ApiRefusal(431, f"Invalid format for the {name} parameter")
+            if not _ip6_in(value, cidr):
+                raise ApiRefusal(431, f"{name} is not in ip6cidr indicated network!")
+
+
+def check_ip6_cidr_64(cidr: str | None) -> None:
+    """NM.checkIp6CidrSizeEqualTo64 (NM:2432-2438); an unreadable CIDR counts as size 0."""
+    net = _ip6_network(cidr)
+    if (net.prefixlen if net is not None else 0) != 64:
+        raise ApiRefusal(431, "The cidr size of IPv6 network must be 64 bits!")
+
+
+def _ip6_span(start: str | None, end: str | None, cidr: str) -> tuple[int, int]:
+    """A range's IPv6 span: start-end, else its whole prefix (NU.getIpv6RangeFromCidr)."""
+    if start:
+        return int(ipaddress.IPv6Address(start)), int(ipaddress.IPv6Address(end or start))
+    net = ipaddress.IPv6Network(cidr, strict=False)
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def _check_ip6_overlap(store: Store, zone: dict[str, Any], new: dict[str, Any]) -> None:
+    """CM:5364-5390: the new IPv6 span against every range of the zone that has IPv6, public
+    and guest alike; a range without start/end counts as its whole prefix."""
+    mine = _ip6_span(new.get("startipv6"), new.get("endipv6"), new["ip6cidr"])
+    for other in store.rows("vlaniprange", zoneid=zone["id"]):
+        if other.get("ip6gateway") is None:
+            continue
+        theirs = _ip6_span(other.get("startipv6"), other.get("endipv6"), other["ip6cidr"])
+        if mine[0] <= theirs[1] and theirs[0] <= mine[1]:
+            raise ApiRefusal(
+                431,
+                f"The IPv6 range with tag: {other['vlan']} already has IPs that overlap with "
+                "the new range.",
+            )
+
+
 # --- VLAN (public and guest) IP ranges ---------------------------------------------------
 
 
 def _range_view(store: Store, r: dict[str, Any]) -> dict[str, Any]:
-    """ApiResponseHelper.createVlanIpRangeResponse: account and domain are those of a guest
-    network's owner (system, ROOT here); a public range shows none."""
+    """ARH.createVlanIpRangeResponse (ARH:980-998): the range's account owner (with its
+    domain), else its domain owner, else for a guest network's range that network's owner
+    (system in ROOT), else nothing."""
     view = public(r)
+    for key in ("account", "domain", "domainid", "domainpath", "project", "projectid"):
+        view.pop(key, None)
     net = store.get("network", r.get("networkid")) or {}
-    if net.get("traffictype") == "Guest":
-        view.update(account="system", domain="ROOT", domainid=SYSTEM_DOMAIN_ID)
-    else:
-        for key in ("account", "domain", "domainid"):
-            view.pop(key, None)
+    if r.get("_owner_account") or r.get("_owner_domain"):
+        view.update(owner_fields(store, r.get("_owner_account"), r.get("_owner_domain")))
+    elif net.get("traffictype") == "Guest":
+        # the keys recorded before the simulator kept domains (no domainpath)
+        view.update(account="system", domain="ROOT", domainid=ROOT_DOMAIN_ID)
     if r.get("gateway") and r.get("netmask"):
         view["cidr"] = _cidr(r["gateway"], r["netmask"])
     return view
@@ -281,17 +381,51 @@ def _subset_or_superset(
     return "superset" if size_a < size_b else "same" if size_a == size_b else "subset"
 
 
+def _same_ip6_subnet(network: dict[str, Any], ip6: dict[str, Any]) -> bool:
+    """hasSameSubnet's IPv6 part (CM:5212-5226): the range keeps the network's IPv6 gateway
+    and CIDR, inside which its span lies; reached only when the IPv4 span is on another
+    subnet, and then the range counts as on the same subnet."""
+    gateway, cidr = ip6.get("ip6gateway"), ip6.get("ip6cidr")
+    if gateway is not None and gateway != network.get("ip6gateway"):
+        raise ApiRefusal(
+            431,
+            f"The input gateway {gateway} is not same as network gateway "
+            f"{network.get('ip6gateway')}",
+        )
+    if cidr is not None and cidr != network.get("ip6cidr"):
+        raise ApiRefusal(
+            431, f"The input cidr {cidr} is not same as network cidr {network.get('ip6cidr')}"
+        )
+    gateway = gateway if gateway is not None else network.get("ip6gateway")
+    cidr = cidr if cidr is not None else network.get("ip6cidr")
+    check_ip6_parameters(ip6.get("startipv6"), ip6.get("endipv6"), gateway, cidr)
+    if _guest_type(network) != "Shared":
+        check_ip6_cidr_64(cidr)
+    return True
+
+
 def _validate_ip_range(
-    vlans: list[dict[str, Any]], new: tuple[str | None, str | None], ips: tuple[str, str]
+    network: dict[str, Any],
+    vlans: list[dict[str, Any]],
+    new: tuple[str | None, str | None],
+    ips: tuple[str, str],
+    ip6: dict[str, Any],
 ) -> tuple[bool, tuple[str | None, str | None]]:
-    """ConfigurationManagerImpl.validateIpRange and hasSameSubnet (IPv4): a guest range
-    either extends one of the network's subnets or adds a new, unrelated one. (The
-    simulator's networks carry no gateway/cidr of their own.)"""
+    """ConfigurationManagerImpl.validateIpRange and hasSameSubnet (CM:5145-5226): a guest
+    range either extends one of the network's subnets or adds a new, unrelated one; with no
+    range left, the network's own gateway and CIDR are the subnet."""
     existing: tuple[str | None, str | None] = (None, None)
     same = False
-    for v in vlans:
+    subnets = [(v["gateway"], v["netmask"]) for v in vlans]
+    if not vlans and network.get("gateway") and network.get("cidr"):
+        subnets = [(network["gateway"], cidr_netmask(int(network["cidr"].split("/")[1])))]
+    for v_gateway, v_netmask in subnets:
+        v = {"gateway": v_gateway, "netmask": v_netmask}
         existing = (v["gateway"], v["netmask"])
         found = _subset_or_superset((v["gateway"], v["netmask"]), new, ips)
+        if found == "neither" and ip6.get("ip6cidr") is not None:
+            same = _same_ip6_subnet(network, ip6)
+            break
         if found in ("superset", "subset"):
             raise ApiRefusal(
                 431,
@@ -381,9 +515,10 @@ def _check_inner(
     zone: dict[str, Any],
     network: dict[str, Any],
     pod: dict[str, Any] | None,
-    new: dict[str, str],
+    new: dict[str, Any],
 ) -> None:
-    """The inner ConfigurationManagerImpl.createVlanAndPublicIpRange(zoneId, networkId, ...)."""
+    """The inner CM.createVlanAndPublicIpRange(zoneId, networkId, ...) (CM:5235-5420), in its
+    order; createNetwork runs it for the network's first range."""
     if pod is not None:
         if pod["zoneid"] != zone["id"]:
             raise ApiRefusal(431, f"Pod {pod_text(pod)} doesn't belong to zone id={db_id(zone)}")
@@ -392,11 +527,22 @@ def _check_inner(
                 431,
                 "Pod id can be specified only for the networks of type Guest in zone of type Basic",
             )
+    # CM:5288-5297: a guest network's range is on the network's own VLAN
+    own = network.get("broadcasturi")
+    if network.get("traffictype") == "Guest" and own and not _same_isolation_id(own, new["vlan"]):
+        raise ApiRefusal(431, "Vlan doesn't match vlan of the network")
+    if new.get("_owned") and zone["networktype"] != "Advanced":  # CM:5309-5311
+        raise ApiRefusal(431, "Vlan owner can be defined only in the zone of type Advanced")
     gateway, netmask, start, end = new["gateway"], new["netmask"], new["startip"], new["endip"]
     if not ip_valid(gateway):
         raise ApiRefusal(431, "Please specify a valid gateway")
     if not netmask_valid(netmask):
         raise ApiRefusal(431, "Please specify a valid netmask")
+    if new.get("ip6cidr") is not None:  # CM:5324-5331
+        if not ip6_valid(new.get("ip6gateway")):
+            raise ApiRefusal(431, "Please specify a valid IPv6 gateway")
+        if _ip6_network(new["ip6cidr"]) is None:
+            raise ApiRefusal(431, "Please specify a valid IPv6 CIDR")
     cidr = new["cidr"] = _cidr(gateway, netmask)
     size = cidr_size(netmask)
     if not all(ip_valid(x) and subnet(x, size) == subnet(gateway, size) for x in (start, end)):
@@ -411,6 +557,9 @@ def _check_inner(
     shared_free = _shared_without_specify_vlan(store, network)
     if not shared_free:
         _check_zone_vlan_ip_overlap(store, zone, network, new)
+    if new.get("ip6cidr") is not None:
+        _check_ip6_overlap(store, zone, new)
+    if not shared_free:
         pn = store.get("physicalnetwork", new["physicalnetworkid"]) or {}
         value = _from_string_value(new["vlan"])
         if value in {str(v) for v in vlan_ids(pn.get("vlan"))}:
@@ -419,6 +568,88 @@ def _check_inner(
                 f"The VLAN tag {new['vlan']} is already being used for dynamic vlan allocation "
                 f"for the guest network in zone {zone['name']}",
             )
+
+
+def commit_range(
+    store: Store,
+    zone: dict[str, Any],
+    network: dict[str, Any],
+    pod: dict[str, Any] | None,
+    new: dict[str, Any],
+    public_range: bool,
+    system_vms: bool = False,
+) -> dict[str, Any]:
+    """Check (the inner method) and store a range: createVlanIpRange's, or the first range of
+    a shared network, which createNetwork makes in the same transaction (NS:2333-2337)."""
+    _check_inner(store, zone, network, pod, new)
+    return store.add(
+        "vlaniprange",
+        {
+            "forvirtualnetwork": public_range,
+            "zoneid": zone["id"],
+            "vlan": new["vlan"],
+            "gateway": new["gateway"],
+            "netmask": new["netmask"],
+            "startip": new["startip"],
+            "endip": new["endip"],
+            "networkid": network["id"],
+            "physicalnetworkid": new["physicalnetworkid"],
+            # a pod mapping only when not dedicated (commitVlanAndIpRange)
+            "podid": (pod or {}).get("id"),
+            "podname": (pod or {}).get("name"),
+            "forsystemvms": system_vms,
+            "ip6gateway": new.get("ip6gateway"),
+            "ip6cidr": new.get("ip6cidr"),
+            "startipv6": new.get("startipv6"),
+            "endipv6": new.get("endipv6"),
+            # commitVlanAndIpRange (CM:5565-5585): an account map, else a domain map unless
+            # the range is for system VMs
+            "_owner_account": new.get("_owner_account"),
+            "_owner_domain": None if system_vms else new.get("_owner_domain"),
+        },
+    )
+
+
+def _owner(store: Store, p: P) -> dict[str, Any]:
+    """The range's owner at creation (CM:4865-4892): a project's account, or an account found
+    by name in a domain (the system account is no owner), or a domain; `account` without
+    `domainid` is ignored."""
+    account, project = p.get("account"), p.row(store, "project", "projectid", required=False)
+    out: dict[str, Any] = {}
+    if project is not None:
+        if account is not None:
+            raise ApiRefusal(431, "Account and projectId are mutually exclusive")
+        if store.get("account", project.get("_account")) is None:
+            raise ApiRefusal(431, "Please specify a valid projectId")
+        out["_owner_account"] = project["_account"]
+    domain = p.row(store, "domain", "domainid", required=False)
+    if account is not None and domain is not None:
+        found = store.rows("account", name=account, domainid=domain["id"])
+        if not found:
+            raise ApiRefusal(431, "Please specify a valid account.")
+        if found[0]["name"] != "system" or domain["id"] != ROOT_DOMAIN_ID:
+            out["_owner_account"] = found[0]["id"]  # "by default vlan is dedicated to system"
+    elif domain is not None:
+        out["_owner_domain"] = domain["id"]
+    out["_owned"] = bool(out)
+    return out
+
+
+def _ip6_params(p: P) -> dict[str, Any]:
+    """The IPv6 parameters as CMD:180-206 give them (standardized), end defaulting to start
+    (CM:4849-4852), and the prefix limit (CM:4853-4859)."""
+    cidr = ip6_cidr_standard(p.get("ip6cidr"))
+    start = ip6_standard(p.get("startipv6"))
+    out = {
+        "ip6cidr": cidr,
+        "ip6gateway": ip6_standard(p.get("ip6gateway")),
+        "startipv6": start,
+        "endipv6": ip6_standard(p.get("endipv6")) or start,
+    }
+    net = _ip6_network(cidr)
+    if net is not None and net.prefixlen > 64:
+        raise ApiRefusal(431, "For IPv6 range, prefix must be /64 or less")
+    return out
 
 
 @command("createVlanIpRange")
@@ -435,19 +666,20 @@ def create_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
     vlan: str | None = p.get("vlan") or UNTAGGED  # CreateVlanIpRangeCmd.getVlan
     if not (vlan or "").strip():  # verifyAndUpdateVlanId on a blank value
         guest = network is not None and network.get("traffictype") == "Guest"
-        vlan = None if guest else UNTAGGED  # a guest network's own VLAN: none simulated
+        vlan = network.get("broadcasturi") if guest and network else UNTAGGED
     if vlan and not vlan.startswith("vlan"):
         vlan = vlan_to_uri(vlan)
     public_range = p.boolean("forvirtualnetwork", default=True)
     start, end = p.get("startip"), p.get("endip")
     if p.boolean("forsystemvms") and p.get("account") is not None:
         raise ApiRefusal(431, "Account name should not be provided when ForSystemVMs is enabled")
-    if start is None:
-        if p.get("ip6cidr") is None:
-            raise ApiRefusal(431, "StartIP or IPv6 CIDR is missing in the parameters!")
-        # not a server rule: the simulator keeps IPv4 ranges only
+    if start is None and p.get("ip6cidr") is None:
+        raise ApiRefusal(431, "StartIP or IPv6 CIDR is missing in the parameters!")
+    ip6 = _ip6_params(p)
+    if start is None:  # not a server rule: the simulator keeps ranges with IPv4 only
         raise ApiRefusal(530, "IPv6-only ranges are not simulated")
     end = start if end is None else end
+    owner = _owner(store, p)
     zone = store.get("zone", zoneid)
     if zone is None:
         raise ApiRefusal(431, "Unable to find zone by id null")  # no zone id, no network id
@@ -491,11 +723,17 @@ def create_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
                         f":{_network_text(store, network)}, only one vlan is allowed on guest "
                         "network",
                     )
-            same = _validate_ip_range(vlans, (gateway, netmask), (start, end))
+            same = _validate_ip_range(network, vlans, (gateway, netmask), (start, end), ip6)
     elif network.get("traffictype") == "Management":
         raise ApiRefusal(431, "Cannot execute createVLANIpRanges on management network")
     elif zone["networktype"] == "Basic":
-        same = _validate_ip_range(vlans, (gateway, netmask), (start, end))
+        same = _validate_ip_range(network, vlans, (gateway, netmask), (start, end), ip6)
+    if ip6["ip6cidr"] is not None and ip6["ip6gateway"] is None:  # CM:5025-5027
+        raise ApiRefusal(
+            431,
+            "Gateway, netmask and zoneId have to be passed in for virtual and direct untagged "
+            "networks",
+        )
     _check_overlap_private(store, zone, start, end)
     # commitVlan: extending a subnet takes that subnet's gateway and netmask (a new subnet of
     # a shared network needs DHCP across subnets, which the VirtualRouter has)
@@ -508,35 +746,28 @@ def create_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
         "startip": start,
         "endip": end,
         "physicalnetworkid": pnid,
+        **ip6,
+        **owner,
     }
-    _check_inner(store, zone, network, pod, new)
-    row = store.add(
-        "vlaniprange",
-        {
-            "forvirtualnetwork": public_range,
-            "zoneid": zone["id"],
-            "vlan": new["vlan"],
-            "gateway": new["gateway"],
-            "netmask": new["netmask"],
-            "startip": start,
-            "endip": end,
-            "networkid": network["id"],
-            "physicalnetworkid": pnid,
-            # a pod mapping only when not dedicated (commitVlanAndIpRange)
-            "podid": (pod or {}).get("id"),
-            "podname": (pod or {}).get("name"),
-            "forsystemvms": p.boolean("forsystemvms"),
-        },
-    )
+    system_vms = p.boolean("forsystemvms")
+    row = commit_range(store, zone, network, pod, new, public_range, system_vms)
     return {"vlan": _range_view(store, row)}
 
 
 @command("updateVlanIpRange")
 def update_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
-    """ConfigurationManagerImpl.updateVlanAndPublicIpRange and updateVlanAndIpv4Range: the
-    range is checked against its own subnet only, never against other ranges or pods."""
+    """CM.updateVlanAndPublicIpRange (CM:5606-5668), updateVlanAndIpv4Range and
+    updateVlanAndIpv6Range: the range is checked against its own subnet and prefix only, never
+    against other ranges or pods."""
     row = p.row(store, "vlaniprange", "id")
-    if any(p.get(x) is not None for x in ("startipv6", "endipv6", "ip6gateway", "ip6cidr")):
+    ip6 = {  # UpdateVlanIpRangeCmd standardizes each IPv6 parameter
+        "startipv6": ip6_standard(p.get("startipv6")),
+        "endipv6": ip6_standard(p.get("endipv6")),
+        "ip6gateway": ip6_standard(p.get("ip6gateway")),
+        "ip6cidr": ip6_cidr_standard(p.get("ip6cidr")),
+    }
+    # CM:5638-5642: a range without IPv6 takes no IPv6 parameter
+    if row.get("ip6gateway") is None and any(v is not None for v in ip6.values()):
         raise ApiRefusal(431, "IPv6 is not support in this IP range.")
     system = p.get("forsystemvms")
     if system is not None and p.boolean("forsystemvms") != bool(row.get("forsystemvms")):
@@ -545,6 +776,12 @@ def update_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
                 431, "forSystemVms is not available for this IP range with vlan type: "
                 "DirectAttached",
             )  # fmt: skip
+        # CM:5649-5657: a dedicated range changes its system-VM flag only once released
+        dedicated = "Specified Public IP range has already been dedicated to a"
+        if row.get("_owner_account"):
+            raise ApiRefusal(431, f"{dedicated}n account")
+        if row.get("_owner_domain"):
+            raise ApiRefusal(431, f"{dedicated} domain")
     gateway = p.get("gateway") if p.get("gateway") is not None else row["gateway"]
     netmask = p.get("netmask") if p.get("netmask") is not None else row["netmask"]
     start = p.get("startip") if p.get("startip") is not None else row["startip"]
@@ -555,11 +792,33 @@ def update_vlan_ip_range(store: Store, p: P) -> dict[str, Any]:
     check_ip_range(start, end, subnet(gateway, size), size)
     if ranges_overlap(start, end, gateway, gateway):
         raise ApiRefusal(431, "The gateway shouldn't overlap the new start/end ip addresses")
+    # the IPv4 part commits in its own transaction (commitUpdateVlanAndIpRange) before the
+    # IPv6 part is checked: a refused IPv6 part leaves the IPv4 change made
     row.update(gateway=gateway, netmask=netmask, startip=start, endip=end)
     if system is not None:
         row["forsystemvms"] = p.boolean("forsystemvms")
     store.touch()
+    if row.get("ip6gateway") is not None:
+        _update_ip6(store, row, ip6)
     return {"vlan": _range_view(store, row)}
+
+
+def _update_ip6(store: Store, row: dict[str, Any], ip6: dict[str, Any]) -> None:
+    """CM.updateVlanAndIpv6Range (CM:5731-5790): run on every update of a range that has IPv6,
+    whatever was sent; the gateway must lie in the prefix, and a range of a network that is
+    not Shared (a public range) needs a /64."""
+    gateway = ip6["ip6gateway"] if ip6["ip6gateway"] is not None else row["ip6gateway"]
+    cidr = ip6["ip6cidr"] if ip6["ip6cidr"] is not None else row["ip6cidr"]
+    start = ip6["startipv6"] if ip6["startipv6"] is not None else row.get("startipv6")
+    end = ip6["endipv6"] if ip6["endipv6"] is not None else row.get("endipv6")
+    check_ip6_parameters(start, end, gateway, cidr)
+    network = store.get("network", row.get("networkid")) or {}
+    if _guest_type(network) != "Shared":
+        check_ip6_cidr_64(cidr)
+    if (start is None) != (end is None):
+        raise ApiRefusal(431, f"Invalid IPv6 range {start}-{end}")
+    row.update(ip6gateway=gateway, ip6cidr=cidr, startipv6=start, endipv6=end)
+    store.touch()
 
 
 @command("listVlanIpRanges", list_key="vlaniprange")

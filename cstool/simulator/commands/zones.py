@@ -18,6 +18,7 @@ from cstool.simulator.commands.core import (
     paged,
     setting,
 )
+from cstool.simulator.commands.dedicated_rows import drop_dedication
 from cstool.simulator.store import Store, public
 
 # --- zones -------------------------------------------------------------------------------
@@ -361,6 +362,7 @@ def delete_zone(store: Store, p: P) -> dict[str, Any]:
     for row in store.rows("zoneconfig", zoneid=zone["id"]):
         store.remove("zoneconfig", row["id"])
     store.remove("zone", zone["id"])
+    drop_dedication(store, "zone", zone["id"])  # CM:2850-2860: the row and its emptied group
     return {"success": True}
 
 
