@@ -192,6 +192,35 @@ def test_a_dedication_changed_by_hand_is_replaced(lab: Path, tmp_path: Path) -> 
     assert report.ok and ops.drift(api, desired).in_sync
 
 
+def test_a_dedication_to_an_account_written_as_to_its_whole_domain_is_replaced(
+    lab: Path, tmp_path: Path
+) -> None:
+    """A dedication's owner is the whole mapping: no `account` means the whole domain, not
+    an account left unmanaged, so the live account dedication is released and done again."""
+    api = _sim(tmp_path / "sim.json")
+    assert _apply(api, lab)[1].ok
+    domain_only = tmp_path / "domain-only.yaml"
+    domain_only.write_text(
+        NET_LAB.replace(
+            "start: 198.51.100.10, end: 198.51.100.20,\n"
+            "         dedicated: {domain: ROOT/customers/acme, account: acme-admin}}",
+            "start: 198.51.100.10, end: 198.51.100.20,\n"
+            "         dedicated: {domain: ROOT/customers/acme}}",
+        )
+    )
+    desired = ops.desired_state([domain_only]).state
+    assert not ops.drift(api, desired).in_sync
+    plan, live = ops.plan(api, desired)
+    steps = [s for s in plan.steps if s.key.kind == "public_range_dedication"]
+    assert {s.action for s in steps} == {Action.REPLACE}
+    calls = [c.command for s in steps for c in s.calls]
+    assert calls == ["releasePublicIpRange", "dedicatePublicIpRange"]
+    assert ops.apply(api, plan, live).ok
+    (item,) = [r for r in api.list("listVlanIpRanges") if r["startip"] == "198.51.100.10"]
+    assert item.get("domainpath") == ACME and not item.get("account")
+    assert ops.drift(api, desired).in_sync
+
+
 def test_a_zone_release_keeps_its_network_domain(lab: Path, tmp_path: Path) -> None:
     api = _sim(tmp_path / "sim.json")
     assert _apply(api, lab)[1].ok

@@ -611,7 +611,11 @@ ONE_TAG, FALSE_TAG = "<mapping>", "<false>"
 def _not_true(value: Any) -> Any:
     """`false` (the single mapping is not wanted: released, with --allow-delete); `true` says
     nothing of whom a resource is for."""
-    if v.boolean(value):
+    try:
+        wanted = v.boolean(value)
+    except ValueError:
+        raise ValueError(f"{value!r}: write a mapping, or false to have none") from None
+    if wanted:
         raise ValueError("write a mapping, or false to have none")
     return False
 

@@ -39,7 +39,7 @@ TABLES = (
     "networkoffering",
     "zoneconfig",
     "globalconfig",
-    # compute and storage (issue 13): rows as the API returns them, internal keys start "_"
+    # compute and storage: rows as the API returns them, internal keys start "_"
     "cluster",  # _guid, _dbid
     "host",  # _url, _username, _secret_digest, _up_at, _final_state, _maint_reads, _dbid
     "vmwaredc",
@@ -47,7 +47,7 @@ TABLES = (
     "storagepool",  # _host, _path
     "imagestore",  # _role: Image or ImageCache
     "volume",  # poolid, vmid, state
-    # tenancy and dedication (issue 14); seeded rows carry _seq 0 and take no id from seq
+    # tenancy and dedication; seeded rows carry _seq 0 and take no id from seq
     "domain",  # _dbid
     "account",  # _dbid
     "project",  # _dbid, _account (the id of its project account)

@@ -470,6 +470,9 @@ def owner_fields(project: bool) -> tuple[Field, ...]:
             v.text,
             from_api=lambda o: None if o.get("projectid") else o.get("account") or None,
             replace=True,
+            # compared when the config leaves it out: a dedication's owner is the whole
+            # mapping (none is the whole domain, not unmanaged); never sent (a replace)
+            clear="",
             owner="account",
             json_type=jt.TEXT,
             doc="the owner account, in the domain (none: the whole domain)",
@@ -482,6 +485,7 @@ def owner_fields(project: bool) -> tuple[Field, ...]:
                 v.text,
                 from_api=lambda o: o.get("project") or None,
                 replace=True,
+                clear="",  # compared when left out, as `account`
                 owner="project",
                 json_type=jt.TEXT,
                 doc="the owner project, in the domain (instead of an account)",
@@ -618,6 +622,11 @@ def _is_pod_guest(obj: Mapping[str, Any]) -> bool:
 
 
 # --- the kinds --------------------------------------------------------------------------
+
+# the last address of a range keyed by its first (a pod's management range, a shared network's)
+RANGE_END = Field(
+    "end", v.ipv4, api="endip", json_type=jt.IPV4, doc="last address (defaults to start)"
+)
 
 ZONE = Kind(
     name="zone",
@@ -930,9 +939,7 @@ MANAGEMENT_RANGE = Kind(
     phase=90,
     first_created_by_parent=True,
     fields=(
-        Field(
-            "end", v.ipv4, api="endip", json_type=jt.IPV4, doc="last address (defaults to start)"
-        ),
+        RANGE_END,
         Field(
             "vlan",
             v.vlan,
@@ -1314,9 +1321,7 @@ SHARED_NETWORK_RANGE = Kind(
     phase=73,
     first_created_by_parent=True,
     fields=(
-        Field(
-            "end", v.ipv4, api="endip", json_type=jt.IPV4, doc="last address (defaults to start)"
-        ),
+        RANGE_END,
         Field(
             "gateway",
             v.ipv4,
