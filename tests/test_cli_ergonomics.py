@@ -209,7 +209,7 @@ def http_sim() -> Iterator[str]:
     """The simulator over HTTP on 127.0.0.1, signing with the simulator's key and secret."""
     sim = Simulator(keys={SIM_KEY: SIM_SECRET})
     server = make_server(sim, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"
     finally:

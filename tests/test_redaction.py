@@ -88,7 +88,7 @@ def echo_server() -> Iterator[tuple[ThreadingHTTPServer, int]]:
     handler = type("Handler", (Echo,), {})
     server = _Quiet(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     yield server, server.server_address[1]
     server.shutdown()
     server.server_close()

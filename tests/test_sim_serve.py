@@ -124,7 +124,7 @@ def test_an_answer_that_cannot_be_made_is_still_an_answer(tmp_path: Path) -> Non
     """A request the simulator cannot read gets a 530, not a dropped connection."""
     sim = Simulator(keys={KEY: SECRET})
     server = make_server(sim, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
         body = b"command=listZones&name=\xff\xfe"  # not UTF-8
@@ -297,7 +297,7 @@ def test_one_connection_serves_many_requests_without_a_fixed_delay() -> None:
     requests on one connection take far less than the 40 ms each they took before."""
     sim = Simulator(keys={KEY: SECRET})
     server = make_server(sim, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
         conn.request("GET", _signed_query("listZones"))  # warm up (imports, first thread)
@@ -321,7 +321,7 @@ def test_one_connection_serves_many_requests_without_a_fixed_delay() -> None:
 def test_many_clients_at_once_are_all_answered() -> None:
     sim = Simulator(keys={KEY: SECRET})
     server = make_server(sim, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}/client/api"
     answers: list[int] = []
 
@@ -394,7 +394,7 @@ def test_request_heads_are_read_as_the_standard_library_would(
 ) -> None:
     sim = Simulator(keys={KEY: SECRET})
     server = make_server(sim, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     try:
         query = _signed_query("listZones").encode()
         answer = _raw(server.server_address[1], request_bytes.replace(b"%s", query, 1))

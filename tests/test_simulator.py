@@ -504,7 +504,7 @@ def _names(path: Path) -> list[str]:
 def http_sim(tmp_path: Path):  # type: ignore[no-untyped-def]
     sim = Simulator(tmp_path / "sim.json", keys={"key": "secret"})
     server = make_server(sim, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield sim, f"http://127.0.0.1:{server.server_address[1]}/client/api"
     server.shutdown()
@@ -639,7 +639,7 @@ def test_enforced_timestamps_need_version_3_and_expires_within_15_minutes(tmp_pa
 def test_post_forms_over_http_are_signed_and_merged_with_the_query(tmp_path: Path) -> None:
     sim = _restart(tmp_path / "sim.json", **{ENFORCE: "true"})
     server = make_server(sim, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}/client/api"
     try:
         post = CloudStack(endpoint, "key", "secret", method="post")

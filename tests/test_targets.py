@@ -47,7 +47,7 @@ def clean_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sim_server() -> Iterator[str]:
     """`sim serve` on 127.0.0.1 with the key pair KEY/SECRET; yields its endpoint."""
     server = make_server(Simulator(keys={KEY: SECRET}), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/client/api"
     server.shutdown()
@@ -310,7 +310,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     yield f"https://127.0.0.1:{server.server_address[1]}/client/api", cert
     server.shutdown()
     server.server_close()
@@ -373,7 +373,7 @@ def _answering(status: int, ctype: str, body: bytes) -> Callable[[], Iterator[st
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
         yield f"http://127.0.0.1:{server.server_address[1]}/client/api"
         server.shutdown()
         server.server_close()
