@@ -1339,7 +1339,8 @@ def shared_network_ranges(state: State) -> Iterator[Problem]:
     - gateway and netmask together: a range without both stays on the network's subnet
       (CM.validateIpRange:5152-5186);
     - a subnet of its own is neither a subset nor a superset of another of the network's,
-      and one subnet has one gateway (CM.hasSameSubnet:5189-5212)."""
+      and one subnet has one gateway (CM.hasSameSubnet:5189-5212), and it has no IPv6 span
+      (CM.hasSameSubnet:5213-5229 treats every range with IPv6 as on an existing subnet)."""
     for net in state.of_kind("shared_network"):
         ranges = _shared_ranges(state, net)
         subnets = [(_network_of_vals(net.values), net, "the network")]
@@ -1359,7 +1360,16 @@ def shared_network_ranges(state: State) -> Iterator[Problem]:
                     "and netmask",
                 )
             elif has:
-                subnets.append((_network_of_vals(res.values), res, describe(res)))
+                own = _network_of_vals(res.values)
+                subnets.append((own, res, describe(res)))
+                if res.values.get("start_v6") and own != _network_of_vals(net.values):
+                    # CM.hasSameSubnet:5213-5229 answers "same subnet" for any range with
+                    # IPv6, so validateIpRange files a new IPv4 subnet under an existing one
+                    yield Problem(
+                        res.origin_of("start_v6"),
+                        f"{describe(res)}: a range on a subnet of its own cannot have IPv6 "
+                        "addresses: CloudStack would put it on the network's IPv4 subnet",
+                    )
         yield from _subnets_nested(subnets)
 
 
