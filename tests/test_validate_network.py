@@ -337,7 +337,7 @@ CASES: list[tuple[str, Change, str]] = [
     (
         "prefixes overlap",
         lambda c: _adv(c)["ipv6_prefixes"].append({"prefix": "fd00:1:0:10::/60"}),
-        "overlaps ipv6 prefix",
+        "overlaps IPv6 prefix",
     ),
     # DR:301-310, 717-729
     (

@@ -22,7 +22,7 @@ from typing import Any
 
 from cstool.cloud.api import Api
 from cstool.cloud.applier import ApplyReport, Event, Status, StepResult
-from cstool.model.kinds import KINDS
+from cstool.model.kinds import KINDS, noun
 from cstool.model.plan import Disruption, Plan, Step
 from cstool.model.resources import Key
 
@@ -140,7 +140,7 @@ def manual(key: Key, uuid: str | None = None) -> str:
     """The CloudMonkey command that enables the resource again (cmk: verb, then noun)."""
     kind = KINDS[key.kind]
     command = kind.update or ""
-    verb, noun = re.match(r"([a-z]+)(.*)", command).groups()  # type: ignore[union-attr]
-    params = {"id": uuid or f"<id of {key.kind.replace('_', ' ')} {'/'.join(key.path)}>"}
+    verb, obj = re.match(r"([a-z]+)(.*)", command).groups()  # type: ignore[union-attr]
+    params = {"id": uuid or f"<id of {noun(key.kind)} {'/'.join(key.path)}>"}
     params.update({k: str(v) for k, v in kind.field_map["enabled"].params(True).items()})
-    return f"cmk {verb} {noun.lower()} " + " ".join(f"{k}={v}" for k, v in params.items())
+    return f"cmk {verb} {obj.lower()} " + " ".join(f"{k}={v}" for k, v in params.items())

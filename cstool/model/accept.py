@@ -43,7 +43,7 @@ from cstool.model.diff import ABSENT, Change, is_empty
 from cstool.model.export import _entry as export_entry
 from cstool.model.export import _fields as export_fields
 from cstool.model.export import _plain as export_plain
-from cstool.model.kinds import KINDS, NO_DEFAULT, Kind
+from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, noun
 from cstool.model.kinds import Field as KindField
 from cstool.model.loader import decode
 from cstool.model.resources import Key, Resource, State
@@ -73,7 +73,7 @@ class Item:
     change: Change | None = None
 
     def __str__(self) -> str:
-        return f"{self.key.kind.replace('_', ' ')} {'/'.join(self.key.path)}"
+        return f"{noun(self.key.kind)} {'/'.join(self.key.path)}"
 
 
 def items(
@@ -448,7 +448,7 @@ class Editor:
             if parent is None or parent.extra.get(ABSENT):
                 what = item.key.parent()
                 raise _Unplaced(
-                    f"its {what.kind.replace('_', ' ')} {'/'.join(what.path)} is not in the "
+                    f"its {noun(what.kind)} {'/'.join(what.path)} is not in the "
                     "config: accept that too (it brings what lives under it along)"
                 )
             doc = self.doc_of(parent)

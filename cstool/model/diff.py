@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from cstool.model.ignore import split as split_ignored
-from cstool.model.kinds import KINDS, Field, Kind
+from cstool.model.kinds import KINDS, Field, Kind, noun
 from cstool.model.resources import Key, Resource, State
 
 
@@ -98,12 +98,12 @@ def _reason(kind: Kind, forced_by: tuple[str, ...], when: str) -> str:
     place ("vlan forces a new range"), a kind with no update call, or what the kind's
     replace_when found."""
     names = " and ".join(forced_by)
-    noun = "range" if kind.address_range else kind.name.replace("_", " ")
+    what = "range" if kind.address_range else noun(kind.name)
     if kind.update is None:
-        return f"{names}: a {noun} has no update call, so it is created again"
+        return f"{names}: a {what} has no update call, so it is created again"
     if when:
         return f"{names}: {when}"
-    return f"{names} {'forces' if len(forced_by) == 1 else 'force'} a new {noun}"
+    return f"{names} {'forces' if len(forced_by) == 1 else 'force'} a new {what}"
 
 
 def is_auto(res: Resource, live: State) -> bool:

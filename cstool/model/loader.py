@@ -66,7 +66,7 @@ from cstool.errors import ConfigNotFound, Origin, Problem
 from cstool.model import ignore
 from cstool.model import jsontypes as jt
 from cstool.model import values as v
-from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, children_of, default_of
+from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, children_of, default_of, noun
 from cstool.model.resources import CloudSpec, IgnoreRule, Key, Resource, State
 from cstool.model.values import text as _text
 
@@ -662,7 +662,7 @@ CLOUD_DOC = "the cloud this config describes: plan and apply refuse to act on an
 
 
 def _what(kind: Kind) -> str:
-    return kind.name.replace("_", " ")
+    return noun(kind.name)
 
 
 ABSENT = "absent"
@@ -1127,7 +1127,7 @@ def _walk_none(
     with --allow-delete like every absent one)."""
     key = Key(kind.name, (*path, kind.container))
     res = Resource(key, {}, located.origin(pair[1]), extra={ABSENT: True})
-    builder.add(res, f"{kind.name.replace('_', ' ')} of '{'/'.join(path)}'")
+    builder.add(res, f"{noun(kind.name)} of '{'/'.join(path)}'")
 
 
 def _walk_inline_first(
@@ -1184,7 +1184,7 @@ def _walk_map(
             {only.name: located.origin(vnode)},
             order=i,
         )
-        builder.add(res, f"{kind.name.replace('_', ' ')} '{name}'")
+        builder.add(res, f"{noun(kind.name)} '{name}'")
 
 
 def _walk_entry(
@@ -1245,7 +1245,7 @@ def _walk_entry(
         extra=extra,
         order=order,
     )
-    if builder.add(res, f"{kind.name.replace('_', ' ')} '{'/'.join(res.key.path)}'"):
+    if builder.add(res, f"{noun(kind.name)} '{'/'.join(res.key.path)}'"):
         if first is not None:
             builder.add(first, f"{_what(KINDS[first.key.kind])} '{'/'.join(first.key.path)}'")
         _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
@@ -1289,7 +1289,7 @@ def _walk_absent(
     key = Key(kind.name, (*path, ident))
     pairs = located.pairs(node)
     nested = [c.container for c in _children_of(kind.name) if pairs.get(c.container)]
-    where = f"{kind.name.replace('_', ' ')} '{'/'.join(key.path)}'"
+    where = f"{noun(kind.name)} '{'/'.join(key.path)}'"
     if nested:
         builder.problems.append(
             Problem(

@@ -18,7 +18,7 @@ from typing import Any
 
 from cstool.errors import Problem
 from cstool.model.diff import is_absent
-from cstool.model.kinds import KINDS, Field
+from cstool.model.kinds import KINDS, Field, noun
 from cstool.model.resources import Key, Resource, State
 
 BY_ID = "id:"  # a live owner known only by its id (Field.owner)
@@ -98,7 +98,7 @@ def missing(desired: State, live: State) -> list[Problem]:
 def _missing(res: Resource, field: str, what: str, role: str) -> Problem:
     return Problem(
         res.origin_of(field),
-        f"{res.key.kind.replace('_', ' ')} {'/'.join(res.key.path)} is dedicated to {what}, "
+        f"{noun(res.key.kind)} {'/'.join(res.key.path)} is dedicated to {what}, "
         f"which the cloud does not have ({REFERENCE[role]})",
     )
 

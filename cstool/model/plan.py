@@ -18,7 +18,7 @@ from typing import Any
 from cstool.errors import ConfigInvalid, Origin, Problem, UnsafePlan
 from cstool.model import secrets
 from cstool.model.diff import Action, Change, Diff, diff, is_empty, present
-from cstool.model.kinds import KINDS, Kind
+from cstool.model.kinds import KINDS, Kind, noun
 from cstool.model.order import DELETES, After, dependencies, sort_key
 from cstool.model.resources import Key, Resource, State
 
@@ -561,7 +561,7 @@ def make_plan(
 
 def _disrupts(step: Step) -> str | None:
     """What the step takes out of service, said for a reviewer; None when nothing."""
-    name = f"{step.key.kind.replace('_', ' ')} {'/'.join(step.key.path)}"
+    name = f"{noun(step.key.kind)} {'/'.join(step.key.path)}"
     kind = KINDS[step.key.kind]
     if step.disabling and kind.disabled_means:
         return f"disables {name}: {kind.disabled_means}"
@@ -789,7 +789,7 @@ def _create_problems(change: Change, b: Builder) -> list[Problem]:
     return [
         Problem(
             res.origin,
-            f"{res.key.kind.replace('_', ' ')} {'/'.join(res.key.path)}: {said} {need} needed "
+            f"{noun(res.key.kind)} {'/'.join(res.key.path)}: {said} {need} needed "
             f"to {kind.create_verb} it",
         )
     ]
@@ -840,7 +840,7 @@ def _pool_delete_problems(steps: Sequence[Step], desired: State, live: State) ->
         problems.append(
             Problem(
                 res.origin if res is not None else None,
-                f"{key.kind.replace('_', ' ')} {'/'.join(key.path)}: {verb}, and the server "
+                f"{noun(key.kind)} {'/'.join(key.path)}: {verb}, and the server "
                 f"refuses to delete a pool that holds system VM volumes; the system VMs "
                 f"{', '.join(vms)} of zone {key.path[0]} may have theirs on it. Keep the pool "
                 "as it is, or destroy those system VMs (in a disabled zone) first",

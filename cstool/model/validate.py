@@ -24,7 +24,7 @@ from cstool.errors import Problem
 from cstool.model import secrets
 from cstool.model import settings as catalog
 from cstool.model import values as v
-from cstool.model.kinds import KINDS, Field
+from cstool.model.kinds import KINDS, Field, noun
 from cstool.model.providers import KNOWN, NEEDS_DEVICE, REMOVED
 from cstool.model.resources import Key, Resource, State
 
@@ -47,7 +47,7 @@ class Span:
 
 
 def describe(res: Resource) -> str:
-    kind = res.key.kind.replace("_", " ")
+    kind = noun(res.key.kind)
     if res.key.kind in RANGE_KINDS:
         start = res.key.path[-1]
         where = "/".join(res.key.path[:-1])
@@ -1582,7 +1582,7 @@ def _owned_label(res: Resource) -> str:
         return _vlans(Span(start, int(res.values.get("end") or start), res))
     if res.key.kind in (*DEDICATIONS, "public_range_dedication"):
         parent = res.key.parent()
-        return f"the dedication of {parent.kind.replace('_', ' ')} '{'/'.join(parent.path)}'"
+        return f"the dedication of {noun(parent.kind)} '{'/'.join(parent.path)}'"
     return describe(res)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from cstool.errors import Origin
 from cstool.model.diff import present
 from cstool.model.intent import LABELS, NOTES
+from cstool.model.kinds import noun
 from cstool.model.plan import CHANGE, DRIFT, INTENTS, Plan
 from cstool.model.resources import Key, State
 from cstool.render.graph import mermaid, with_removed
@@ -173,7 +174,7 @@ def _entry(action: str, key: Key, rows: list[Row]) -> _Entry:
     zone_part = 1 if key.zone is not None and key.kind != "zone" else 0
     return _Entry(
         action,
-        key.kind.replace("_", " "),
+        noun(key.kind),
         "/".join(key.path[zone_part:]),
         tuple(seen.values()),
         next((r.origin for r in rows if r.origin), ""),

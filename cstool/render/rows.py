@@ -12,6 +12,7 @@ from deepdiff import DeepDiff
 
 from cstool.model.diff import Action, Change
 from cstool.model.intent import LABELS
+from cstool.model.kinds import noun
 from cstool.model.plan import Disruption, Plan, Ref, Step, Var
 from cstool.model.resources import Key, Resource, State
 
@@ -40,7 +41,7 @@ def show_param(value: Any) -> str:
 
 
 def label(kind: str, path: tuple[str, ...]) -> str:
-    return f"{kind.replace('_', ' ')} {'/'.join(path)}"
+    return f"{noun(kind)} {'/'.join(path)}"
 
 
 @dataclass(frozen=True)

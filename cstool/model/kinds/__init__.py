@@ -11,9 +11,19 @@ no cs.
 from __future__ import annotations
 
 from cstool.model.kinds import compute, network, settings, storage, tenancy
-from cstool.model.kinds.base import NO_DEFAULT, Field, Kind, Need, Read, default_of
+from cstool.model.kinds.base import NO_DEFAULT, Field, Kind, Need, Read, default_of, noun
 
-__all__ = ["KINDS", "NO_DEFAULT", "Field", "Kind", "Need", "Read", "children_of", "default_of"]
+__all__ = [
+    "KINDS",
+    "NO_DEFAULT",
+    "Field",
+    "Kind",
+    "Need",
+    "Read",
+    "children_of",
+    "default_of",
+    "noun",
+]
 
 
 def _table(*planes: tuple[Kind, ...]) -> dict[str, Kind]:

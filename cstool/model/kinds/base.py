@@ -30,6 +30,15 @@ ResT_co = TypeVar("ResT_co", bound="ResourceLike", covariant=True)
 # --- what the hooks see of keys, resources, states and the plan builder -------------------
 
 
+# words a kind's name spells in lower case that prose writes otherwise
+_PROSE = {"vlan": "VLAN", "ipv6": "IPv6", "vm": "VM"}
+
+
+def noun(kind: str) -> str:
+    """A kind's name as a message says it: dedicated VLAN range, IPv6 prefix, system VM."""
+    return " ".join(_PROSE.get(word, word) for word in kind.split("_"))
+
+
 class KeyLike(Protocol):
     """A resource's identity (resources.Key): its kind and the path of names from the zone."""
 
