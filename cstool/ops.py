@@ -21,20 +21,11 @@ from cstool.cloud.reader import read_live
 from cstool.cloud.wire import REPLAY_ENDPOINT
 from cstool.errors import ConfigInvalid, CstoolError, Origin, Problem, StalePlan
 from cstool.model import accept, intent, owners
-from cstool.model.diff import (
-    ABSENT,
-    MANAGES_INFRA,
-    WRITES,
-    Action,
-    aliased,
-    diff,
-    is_absent,
-    present,
-)
+from cstool.model.diff import Action, aliased, diff, is_absent, present
 from cstool.model.kinds import KINDS
 from cstool.model.loader import config_files, load, load_texts, read_config
 from cstool.model.plan import Plan, checksum, make_plan, plan_from_dict
-from cstool.model.resources import IgnoreRule, Key, Resource, State
+from cstool.model.resources import ABSENT, MANAGES_INFRA, WRITES, IgnoreRule, Key, Resource, State
 from cstool.model.secrets import SecretRef
 from cstool.model.validate import validate
 from cstool.model.zones import only_zones

@@ -14,11 +14,10 @@ import pytest
 import yaml
 
 from cstool import ops
-from cstool.model.diff import ABSENT
 from cstool.model.loader import load
 from cstool.model.order import After, critical_path
 from cstool.model.plan import Plan, Step, make_plan, plan_from_dict
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import ABSENT, Key, Resource, State
 from tests.conftest import CONFIGS, DATA
 
 Deps = Mapping[int, set[int]]

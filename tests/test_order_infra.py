@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cstool.model.diff import ABSENT, MANAGES_INFRA, Action
+from cstool.model.diff import Action
 from cstool.model.kinds import KINDS
 from cstool.model.order import CHANGES, DELETES, After, sort_key
 from cstool.model.plan import (
@@ -25,7 +25,7 @@ from cstool.model.plan import (
     _teardown_wraps,
     make_plan,
 )
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import ABSENT, MANAGES_INFRA, Key, Resource, State
 from tests.infra_kinds import EDGES, installed
 
 Z, P = "z1", "pod1"

@@ -13,11 +13,10 @@ import pytest
 
 from cstool.errors import Origin
 from cstool.model import owners
-from cstool.model.diff import ABSENT
 from cstool.model.kinds import KINDS
 from cstool.model.kinds.tenancy import explode_range_owner
 from cstool.model.plan import Builder, Call, Ref
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import ABSENT, Key, Resource, State
 
 ACME = "ROOT/customers/acme"
 Z, PN = "z1", "trunk"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cstool.errors import ConfigInvalid
-from cstool.model.diff import MANAGES_INFRA, Action
+from cstool.model.diff import Action
 from cstool.model.plan import (
     ROTATE_TITLE,
     Builder,
@@ -25,7 +25,7 @@ from cstool.model.plan import (
     make_plan,
     plan_from_dict,
 )
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import MANAGES_INFRA, Key, Resource, State
 from cstool.model.secrets import SecretRef, SecretUrl
 from tests.infra_kinds import installed
 
@@ -151,7 +151,7 @@ def test_a_state_change_takes_out_of_service_or_back(
 def _cloud(hypervisor: str, *hosts: Resource, live_hosts: bool = False) -> tuple[State, State]:
     desired, live = State(), State()
     for state in (desired, live):
-        # the loader marks a zone whose YAML has compute or storage (diff.MANAGES_INFRA)
+        # the loader marks a zone whose YAML has compute or storage (resources.MANAGES_INFRA)
         state.add(Resource(Key("zone", (Z,)), {"enabled": True}, extra={MANAGES_INFRA: True}))
         state.add(Resource(Key("pod", (Z, P)), {}))
         state.add(Resource(Key("cluster", (Z, P, "c1")), {"hypervisor": hypervisor}))

@@ -15,7 +15,7 @@ from typing import Any
 from cstool.cloud.api import Api
 from cstool.errors import ApiError, CstoolError
 from cstool.model import owners as owners_of
-from cstool.model.kinds import KINDS, Kind
+from cstool.model.kinds import KINDS, Kind, written_gates
 from cstool.model.resources import Key, Resource, State
 
 Call = tuple[str, tuple[tuple[str, Any], ...]]
@@ -130,23 +130,12 @@ def _plugin_list(
         raise
 
 
-# what a server that does not know a kind's list command lacks, in the operator's words
-NO_DEDICATION = "this cloud has no explicit dedication (the dedicated-resources plugin)"
-MISSING: Mapping[str, str] = {
-    "listGuestNetworkIpv6Prefixes": "this cloud has no guest IPv6 prefixes (4.17+)",
-    "listDedicatedZones": NO_DEDICATION,
-    "listDedicatedPods": NO_DEDICATION,
-    "listDedicatedClusters": NO_DEDICATION,
-    "listDedicatedHosts": NO_DEDICATION,
-}
-
-
 def _refuse_unknown(written: Iterable[Kind], unknown: Collection[str]) -> None:
     """Refuse a config that writes a kind whose list command the server does not know: each
     of its creates would be refused the same way, after other changes were made."""
     for kind in written:
         if kind.read.command in unknown:
-            said = MISSING.get(kind.read.command, f"this cloud does not know {kind.read.command}")
+            said = kind.read.missing or f"this cloud does not know {kind.read.command}"
             raise CstoolError(
                 f"{said}: the config writes {kind.container} (the server answers "
                 f"{kind.read.command} with {UNKNOWN_COMMAND}, an unknown command)",
@@ -157,14 +146,7 @@ def _refuse_unknown(written: Iterable[Kind], unknown: Collection[str]) -> None:
 def _written(kind: Kind, written: Collection[str] | None) -> bool:
     """Whether a kind is read: one managed only where written (itself or an ancestor) only
     when some entry writes its container, or for export (None)."""
-    if written is None:
-        return True
-    while True:
-        if kind.written_opt_in and kind.name not in written:
-            return False
-        if kind.parent is None:
-            return True
-        kind = KINDS[kind.parent]
+    return written is None or written_gates(kind.name) <= set(written)
 
 
 def _tolerant(kind: Kind) -> bool:

@@ -39,14 +39,12 @@ from ruamel.yaml.error import YAMLError
 
 from cstool.errors import CstoolError
 from cstool.model import settings as catalog
-from cstool.model.diff import ABSENT, Change, is_empty
-from cstool.model.export import _entry as export_entry
-from cstool.model.export import _fields as export_fields
-from cstool.model.export import _plain as export_plain
+from cstool.model.diff import Change, is_empty
+from cstool.model.export import entry_of, fields_of, plain_value
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, noun
 from cstool.model.kinds import Field as KindField
 from cstool.model.loader import decode
-from cstool.model.resources import Key, Resource, State
+from cstool.model.resources import ABSENT, Key, Resource, State
 from cstool.model.values import HYPERVISORS
 
 CHANGED, MISSING, UNMANAGED = "changed", "missing", "unmanaged"
@@ -358,9 +356,9 @@ class Editor:
         if kind.style == "map":
             self._setting_safe(item)
             (only,) = kind.fields
-            value = export_plain(only, item.live.values.get(only.name))  # enabled, not true
+            value = plain_value(only, item.live.values.get(only.name))  # enabled, not true
             container[at] = _styled(_natural(value), container[at])
-            was = export_plain(only, item.desired.values[only.name])
+            was = plain_value(only, item.desired.values[only.name])
             doc.changes.append(f"{item}: {_show(value)} (was {_show(was)})")
             return
         for name in item.change.fields:
@@ -396,7 +394,7 @@ class Editor:
                         f"{f.name} comes from a merge key (<<): edit it by hand"
                     ) from None
         else:
-            _set(entry, f.name, export_plain(f, have))
+            _set(entry, f.name, plain_value(f, have))
         return f"{f.name} {_show(have)} (was {_show(compared[1])})"
 
     def _setting_safe(self, item: Item) -> None:
@@ -507,7 +505,7 @@ def _parsed(kind: Kind, value: Any) -> Any:
 def _entry(kind: Kind, res: Resource, live: State, container: Any, at: Any) -> CommentedMap:
     """The object as export writes it, its keys in the order its siblings write theirs and in
     their flow or block style."""
-    plain = export_entry(kind, res, live)
+    plain = entry_of(kind, res, live)
     sibling = next(
         (e for i, e in enumerate(container or ()) if isinstance(e, CommentedMap) and i != at),
         None,
@@ -527,7 +525,7 @@ def _entry(kind: Kind, res: Resource, live: State, container: Any, at: Any) -> C
 
 def _one(kind: Kind, res: Resource) -> CommentedMap:
     """A single mapping (Kind.style "one") as export writes it, on one line."""
-    out = _natural(export_fields(kind, res))
+    out = _natural(fields_of(kind, res))
     assert isinstance(out, CommentedMap)
     out.fa.set_flow_style()
     return out

@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 from cstool.model.ignore import split as split_ignored
-from cstool.model.kinds import KINDS, Field, Kind, noun
-from cstool.model.resources import Key, Resource, State
+from cstool.model.kinds import KINDS, Field, Kind, noun, written_gates
+from cstool.model.resources import ABSENT, MANAGES_INFRA, WRITES, Key, Resource, State
 
 
 class Action(StrEnum):
@@ -109,10 +109,6 @@ def _reason(kind: Kind, forced_by: tuple[str, ...], when: str) -> str:
 def is_auto(res: Resource, live: State) -> bool:
     kind = KINDS[res.key.kind]
     return kind.auto_created or bool(kind.auto_created_when and kind.auto_created_when(res, live))
-
-
-# the Resource.extra flag of a config entry written `absent: true` (loader.py)
-ABSENT = "absent"
 
 
 def is_absent(res: Resource) -> bool:
@@ -246,8 +242,6 @@ def _cascade(changes: list[Change], desired: State, live: State) -> list[Change]
 
 # --- compute and storage: opt-in zones, hosts known by address, torn down with the zone ------
 
-MANAGES_INFRA = "manages_infra"  # the loader's flag on a zone that opts in (loader.py)
-
 
 def manages_infra(desired: State, key: Key) -> bool:
     """Whether the config manages the opt-in kinds at `key`: in a zone whose YAML opts in
@@ -275,7 +269,7 @@ def _out_of_scope(desired: State, key: Key) -> bool:
     kind = KINDS[key.kind]
     if kind.opt_in and not manages_infra(desired, key):
         return True
-    if key.kind not in _UNDER_WRITTEN:
+    if not written_gates(key.kind):
         return False
     while kind.parent is not None:
         if kind.written_opt_in and not writes(desired, key):
@@ -283,22 +277,6 @@ def _out_of_scope(desired: State, key: Key) -> bool:
         key = key.parent()
         kind = KINDS[key.kind]
     return False
-
-
-def _under_written() -> frozenset[str]:
-    """The kinds that are, or live under, a kind managed only where written."""
-    out = set()
-    for name, kind in KINDS.items():
-        at: Kind | None = kind
-        while at is not None and not at.written_opt_in:
-            at = KINDS[at.parent] if at.parent else None
-        if at is not None:
-            out.add(name)
-    return frozenset(out)
-
-
-_UNDER_WRITTEN = _under_written()
-WRITES = "writes"  # the loader's record of the written-opt-in containers an entry writes
 
 
 def writes(desired: State, key: Key) -> bool:

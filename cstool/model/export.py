@@ -91,11 +91,13 @@ def _exported(kind: Kind, res: Resource, live: State) -> bool:
 def _container(kind: Kind, items: list[Resource], live: State) -> Any:
     if kind.style == "map":
         (only,) = kind.fields
-        return {r.key.path[-1]: _plain(only, r.values[only.name]) for r in _sorted(kind, items)}
+        return {
+            r.key.path[-1]: plain_value(only, r.values[only.name]) for r in _sorted(kind, items)
+        }
     if kind.style == "one":  # a single mapping, its identity the container's name
         (res,) = items
-        return _fields(kind, res)
-    return [_entry(kind, r, live) for r in _sorted(kind, items)]
+        return fields_of(kind, res)
+    return [entry_of(kind, r, live) for r in _sorted(kind, items)]
 
 
 def _sorted(kind: Kind, items: list[Resource]) -> list[Resource]:
@@ -114,8 +116,8 @@ def _sorted(kind: Kind, items: list[Resource]) -> list[Resource]:
     return sorted(items, key=key)
 
 
-def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
-    entry: dict[str, Any] = {kind.key: res.key.path[-1], **_fields(kind, res)}
+def entry_of(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
+    entry: dict[str, Any] = {kind.key: res.key.path[-1], **fields_of(kind, res)}
     for child in children_of(kind.name):
         items = [r for r in live.children(res.key, child.name) if _exported(child, r, live)]
         if items:
@@ -123,7 +125,7 @@ def _entry(kind: Kind, res: Resource, live: State) -> dict[str, Any]:
     return entry
 
 
-def _fields(kind: Kind, res: Resource) -> dict[str, Any]:
+def fields_of(kind: Kind, res: Resource) -> dict[str, Any]:
     """The fields of one resource as YAML writes them (defaults and empty values left out)."""
     entry: dict[str, Any] = {}
     for f in kind.fields:
@@ -137,11 +139,11 @@ def _fields(kind: Kind, res: Resource) -> dict[str, Any]:
             or (f.server_default is not NO_DEFAULT and value == f.server_default)
         ):
             continue
-        entry[f.name] = _plain(f, value)
+        entry[f.name] = plain_value(f, value)
     return entry
 
 
-def _plain(f: Field, value: Any) -> Any:
+def plain_value(f: Field, value: Any) -> Any:
     if f.to_yaml is not None:
         return f.to_yaml(value)
     if isinstance(value, tuple):

@@ -67,7 +67,16 @@ from cstool.model import ignore
 from cstool.model import jsontypes as jt
 from cstool.model import values as v
 from cstool.model.kinds import KINDS, NO_DEFAULT, Kind, children_of, default_of, noun
-from cstool.model.resources import CloudSpec, IgnoreRule, Key, Resource, State
+from cstool.model.resources import (
+    ABSENT,
+    MANAGES_INFRA,
+    WRITES,
+    CloudSpec,
+    IgnoreRule,
+    Key,
+    Resource,
+    State,
+)
 from cstool.model.values import text as _text
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -665,7 +674,6 @@ def _what(kind: Kind) -> str:
     return noun(kind.name)
 
 
-ABSENT = "absent"
 ABSENT_DOC = (
     "true: this object must not exist; the plan deletes it (with --allow-delete). "
     "Only the identity is needed; it may not have children in the config"
@@ -1251,11 +1259,6 @@ def _walk_entry(
         _walk(kind.name, res.key.path, entry, node, located, builder, zone_values)
 
 
-# the Resource.extra flag of a zone whose YAML manages its compute and storage
-MANAGES_INFRA = "manages_infra"
-# the Resource.extra entry of a config entry: the containers of written-opt-in kinds
-# (Kind.written_opt_in) its YAML writes, even as [] or false; set only when some
-WRITES = "writes"
 # the keys of a zone, and of its pods, that opt it in, even as empty lists
 INFRA_ZONE_KEYS = ("primary_storage", "secondary_storage", "staging_storage", "vmware_datacenters")
 INFRA_POD_KEYS = ("clusters",)

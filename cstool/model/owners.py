@@ -23,8 +23,8 @@ from cstool.model.resources import Key, Resource, State
 
 BY_ID = "id:"  # a live owner known only by its id (Field.owner)
 
-# owner field -> the reference kind it names, and the list call that shows them
-REFERENCE = {"domain": "listDomains", "account": "listAccounts", "project": "listProjects"}
+# the reference kinds an owner field names (Field.owner), each read by its kind's list call
+REFERENCE = ("domain", "account", "project")
 
 
 def _owner_fields(kind: str) -> list[Field]:
@@ -99,7 +99,7 @@ def _missing(res: Resource, field: str, what: str, role: str) -> Problem:
     return Problem(
         res.origin_of(field),
         f"{noun(res.key.kind)} {'/'.join(res.key.path)} is dedicated to {what}, "
-        f"which the cloud does not have ({REFERENCE[role]})",
+        f"which the cloud does not have ({KINDS[role].read.command})",
     )
 
 

@@ -13,6 +13,13 @@ from typing import Any
 
 from cstool.errors import Origin
 
+# Resource.extra flags the loader sets on config entries, read by the diff and saved plans:
+ABSENT = "absent"  # written `absent: true`
+MANAGES_INFRA = "manages_infra"  # a zone whose YAML manages its compute and storage
+# the containers of written-opt-in kinds (Kind.written_opt_in) the entry's YAML writes,
+# even as [] or false; set only when some
+WRITES = "writes"
+
 
 @dataclass(frozen=True, order=True)
 class Key:

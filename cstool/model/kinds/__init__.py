@@ -10,6 +10,8 @@ no cs.
 
 from __future__ import annotations
 
+from functools import cache
+
 from cstool.model.kinds import compute, network, settings, storage, tenancy
 from cstool.model.kinds.base import NO_DEFAULT, Field, Kind, Need, Read, default_of, noun
 
@@ -23,6 +25,7 @@ __all__ = [
     "children_of",
     "default_of",
     "noun",
+    "written_gates",
 ]
 
 
@@ -42,6 +45,20 @@ def _table(*planes: tuple[Kind, ...]) -> dict[str, Kind]:
 KINDS: dict[str, Kind] = _table(
     settings.KINDS, network.KINDS, compute.KINDS, storage.KINDS, tenancy.KINDS
 )
+
+
+@cache
+def written_gates(kind: str) -> frozenset[str]:
+    """The kinds managed only where written (Kind.written_opt_in) that decide whether `kind`
+    is managed: itself and its ancestors of that sort (a shared network's range: the shared
+    network). Empty for every other kind."""
+    out: set[str] = set()
+    at: str | None = kind
+    while at is not None:
+        if KINDS[at].written_opt_in:
+            out.add(at)
+        at = KINDS[at].parent
+    return frozenset(out)
 
 
 def children_of(kind: str | None) -> list[Kind]:

@@ -345,6 +345,9 @@ class Read:
     # response fields that also identify an item when no desired key matches its key_api
     # (a host written by its IP: the server names it after the agent)
     aliases: tuple[str, ...] = ()
+    # what a server that answers the list command 432 (unknown) lacks, in an operator's words:
+    # a plugin's or a newer version's kind, which such a server holds none of
+    missing: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from cstool.model.kinds.base import (
     Make,
     Need,
     Params,
+    Parse,
     Read,
     ResourceLike,
     ResT,
@@ -40,17 +41,11 @@ def _pair(first: str, second: str) -> ToApi:
     return lambda vals: {first: vals[0], second: vals[1] if len(vals) > 1 else None}
 
 
-def _read_pair(first: str, second: str) -> FromApi:
+def _read_pair(first: str, second: str, parse: Parse = v.ipv4) -> FromApi:
+    """The one or two values of two answer keys (dns1, dns2), each read by `parse`."""
+
     def read(obj: Mapping[str, Any]) -> Any:
-        got = tuple(v.ipv4(obj[k]) for k in (first, second) if obj.get(k))
-        return got or None
-
-    return read
-
-
-def _read_ipv6_pair(first: str, second: str) -> FromApi:
-    def read(obj: Mapping[str, Any]) -> Any:
-        got = tuple(v.ipv6(obj[k]) for k in (first, second) if obj.get(k))
+        got = tuple(parse(obj[k]) for k in (first, second) if obj.get(k))
         return got or None
 
     return read
@@ -681,7 +676,7 @@ ZONE = Kind(
             "ip6_dns",
             v.str_list(2, v.ipv6, min_items=1),
             to_api=_pair("ip6dns1", "ip6dns2"),
-            from_api=_read_ipv6_pair("ip6dns1", "ip6dns2"),
+            from_api=_read_pair("ip6dns1", "ip6dns2", v.ipv6),
             json_type=jt.some(jt.IPV6, 2, min_items=1),
             doc="1-2 IPv6 DNS servers (ip6dns1, ip6dns2): needed for IPv6 on shared networks",
         ),
@@ -1171,6 +1166,7 @@ IPV6_PREFIX = Kind(
         "guestnetworkipv6prefix",
         key_api="prefix",
         parent_id="zoneid",
+        missing="this cloud has no guest IPv6 prefixes (4.17+)",
     ),
     create="createGuestNetworkIpv6Prefix",
     delete="deleteGuestNetworkIpv6Prefix",

@@ -106,7 +106,7 @@ def _release_zone(plan: Lowering[ResT, CallT], live: ResT) -> list[CallT]:
     """releaseDedicatedZone, then updateZone domain=… when the release would lose the zone's
     network domain (zone_domain_back)."""
     zone = live.key.parent()
-    calls = [plan.call("releaseDedicatedZone", {"zoneid": plan.ref(zone)})]
+    calls = _release("releaseDedicatedZone", "zoneid")(plan, live)
     domain = zone_domain_back(plan, zone)
     if domain is not None:
         calls.append(plan.call("updateZone", {"id": plan.ref(zone), "domain": domain}))
@@ -160,9 +160,15 @@ _IN_CLUSTER = Need("cluster_dedication", _ancestor)
 
 
 def _dedication(
-    resource: str, phase: int, list_key: str, needs: tuple[Need, ...], opt_in: bool = False
+    resource: str,
+    phase: int,
+    list_key: str,
+    needs: tuple[Need, ...],
+    opt_in: bool = False,
+    release: LowerDelete | None = None,
 ) -> Kind:
-    """The dedication of a zone, pod, cluster or host (the dedicated-resources plugin)."""
+    """The dedication of a zone, pod, cluster or host (the dedicated-resources plugin),
+    released by releaseDedicated<Resource> unless `release` says more."""
     title = resource.capitalize()
     return Kind(
         name=f"{resource}_dedication",
@@ -181,15 +187,12 @@ def _dedication(
             key_api=f"{resource}id",
             parent_id=f"{resource}id",
             key_from=_identity,
+            missing="this cloud has no explicit dedication (the dedicated-resources plugin)",
         ),
         create=f"dedicate{title}",
         delete=f"releaseDedicated{title}",
         lower_create=_dedicate(f"dedicate{title}", f"{resource}id"),
-        lower_delete=(
-            _release_zone
-            if resource == "zone"
-            else _release(f"releaseDedicated{title}", f"{resource}id")
-        ),
+        lower_delete=release or _release(f"releaseDedicated{title}", f"{resource}id"),
         needs=needs,
         doc=f"explicit dedication of the {resource} to a domain or an account",
     )
@@ -198,7 +201,7 @@ def _dedication(
 # Each after its resource and its ancestors' dedications (released in the reverse order),
 # and before the zone's finishing enable (phase 130): no VM lands on a host of the zone before
 # the host's dedication is in place
-ZONE_DEDICATION = _dedication("zone", 28, "dedicatedzone", ())
+ZONE_DEDICATION = _dedication("zone", 28, "dedicatedzone", (), release=_release_zone)
 POD_DEDICATION = _dedication("pod", 85, "dedicatedpod", (_IN_ZONE,))
 CLUSTER_DEDICATION = _dedication(
     "cluster", 128, "dedicatedcluster", (_IN_ZONE, _IN_POD), opt_in=True
